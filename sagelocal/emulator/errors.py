@@ -1,0 +1,70 @@
+"""Service errors, shaped like the AWS errors a boto3 client would raise.
+
+Each error carries the AWS error ``code`` (``__type`` on the JSON 1.1 wire, ``<Code>`` in S3's XML) and the
+``message`` text. The HTTP server maps them onto the wire; the CLI prints ``code: message``.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    code: str = "ServiceError"
+    http_status: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class ValidationException(ServiceError):
+    code = "ValidationException"
+
+
+class ResourceInUse(ServiceError):
+    code = "ResourceInUse"
+
+
+class ResourceNotFound(ServiceError):
+    code = "ResourceNotFound"
+
+
+class ResourceNotFoundException(ServiceError):
+    """CloudWatch Logs' spelling, e.g. ``The specified log group does not exist.``"""
+
+    code = "ResourceNotFoundException"
+
+
+# --- S3 ---------------------------------------------------------------------------------------------------
+
+
+class NoSuchBucket(ServiceError):
+    code = "NoSuchBucket"
+    http_status = 404
+
+
+class NoSuchKey(ServiceError):
+    code = "NoSuchKey"
+    http_status = 404
+
+
+class NoSuchUpload(ServiceError):
+    code = "NoSuchUpload"
+    http_status = 404
+
+
+class InvalidBucketName(ServiceError):
+    code = "InvalidBucketName"
+
+
+class InvalidArgument(ServiceError):
+    """A key or part the store will not accept (e.g. a NUL byte), or a bad multipart part list."""
+
+    code = "InvalidArgument"
+
+
+class InvalidRange(ServiceError):
+    code = "InvalidRange"
+    http_status = 416
