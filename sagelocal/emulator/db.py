@@ -1,0 +1,116 @@
+"""The emulator's SQLite database: one file shared by the API process(es) and the per-job supervisors.
+
+Every connection runs in WAL mode with a long busy timeout, so readers never block the writer and concurrent
+writers wait instead of failing. Writes are short ``BEGIN IMMEDIATE`` transactions (:meth:`Database.write`).
+Connections are per thread, so one ``Database`` can be shared by the HTTP server's worker threads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+#: How long a connection waits for another writer's lock before giving up (milliseconds).
+BUSY_TIMEOUT_MS = 30_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    name TEXT PRIMARY KEY,
+    arn TEXT NOT NULL,
+    runner TEXT NOT NULL,
+    request TEXT NOT NULL,              -- the CreateTrainingJob request, JSON
+    status TEXT NOT NULL,               -- TrainingJobStatus
+    secondary_status TEXT NOT NULL,
+    failure_reason TEXT,
+    transitions TEXT NOT NULL,          -- SecondaryStatusTransitions, JSON, times as epoch seconds
+    creation_time REAL NOT NULL,
+    last_modified_time REAL NOT NULL,
+    training_start_time REAL,
+    training_end_time REAL,
+    final_metrics TEXT,                 -- FinalMetricDataList, JSON, times as epoch seconds
+    supervisor_pid INTEGER,
+    supervisor_start TEXT,              -- the supervisor process's start time as the OS reports it
+    supervisor_ready INTEGER NOT NULL DEFAULT 0  -- 1 once its SIGTERM handler is installed
+);
+CREATE INDEX IF NOT EXISTS jobs_creation ON jobs (creation_time);
+
+CREATE TABLE IF NOT EXISTS log_streams (
+    grp TEXT NOT NULL,
+    name TEXT NOT NULL,
+    creation_time INTEGER NOT NULL,     -- epoch ms
+    first_event INTEGER,
+    last_event INTEGER,
+    last_ingestion INTEGER,
+    stored_bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (grp, name)
+);
+
+CREATE TABLE IF NOT EXISTS log_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    grp TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    ts INTEGER NOT NULL,                -- epoch ms
+    ingestion INTEGER NOT NULL,         -- epoch ms
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_events_stream ON log_events (grp, stream, ts, id);
+CREATE INDEX IF NOT EXISTS log_events_group ON log_events (grp, ts, id);
+"""
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A new connection in autocommit mode (transactions are explicit), WAL journal, busy timeout set."""
+    conn = sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # WAL + NORMAL: a commit survives a crash of the process (not of the machine) without an fsync per commit.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Database:
+    """The database file at ``path``; creates the schema on first use."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        conn = self.conn()
+        # executescript commits implicitly; run it outside an explicit transaction.
+        conn.executescript(SCHEMA)
+
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction (``BEGIN IMMEDIATE`` takes the write lock up front, so a read-then-write
+        inside it cannot race another writer)."""
+        conn = self.conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
