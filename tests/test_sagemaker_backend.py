@@ -347,10 +347,16 @@ def test_client_side_parameter_errors_are_validation_exceptions(moto_aws: pytest
 
 def test_wait_times_out_with_one_line(dummy_aws: pytest.MonkeyPatch) -> None:
     backend = SageMakerBackend()
-    backend.describe_training_job = lambda name: {"TrainingJobName": name, "TrainingJobStatus": "InProgress"}
+    backend.describe_training_job = lambda name: {
+        "TrainingJobName": name,
+        "TrainingJobStatus": "InProgress",
+        "SecondaryStatus": "Training",
+    }
     with pytest.raises(BackendError) as info:
         backend.wait("slow", poll_interval=0.01, timeout=0.05)
-    assert str(info.value) == "Timed out after 0.05 s waiting for training job slow (status InProgress)."
+    assert str(info.value) == (
+        "Timed out after 0.05 s waiting for training job slow; it is still InProgress (Training)."
+    )
 
 
 def _put(logs, stream: str, events: list[tuple[int, str]]) -> None:
@@ -455,8 +461,15 @@ def test_upload_file_and_folder_as_the_sdk_does(moto_aws: pytest.MonkeyPatch, tm
 
     with pytest.raises(errors.NoSuchBucket):
         backend.upload_input(train, "s3://no-such-bucket/x")
-    with pytest.raises(BackendError, match="does not exist"):
+    assert backend.upload_input(train, "s3://data") == "s3://data/train.csv"
+    assert s3.get_object(Bucket="data", Key="train.csv")["Body"].read() == b"1,2,3\n"
+    with pytest.raises(BackendError) as info:
         backend.upload_input(tmp_path / "missing.csv", "s3://data/x")
+    assert str(info.value) == f"Cannot upload {tmp_path / 'missing.csv'}: no such file or folder."
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BackendError) as info:
+        backend.upload_input(tmp_path / "empty", "s3://data/x")
+    assert str(info.value) == f"Nothing to upload: folder {tmp_path / 'empty'} has no files."
 
 
 def test_fetch_artifact_downloads_model_tar_gz(moto_aws: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -301,7 +301,8 @@ class SageMakerBackend:
                 return job
             if deadline is not None and time.monotonic() + interval > deadline:
                 raise BackendError(
-                    f"Timed out after {timeout:g} s waiting for training job {name} (status {status})."
+                    f"Timed out after {timeout:g} s waiting for training job {name}; "
+                    f"it is still {status} ({job.get('SecondaryStatus')})."
                 )
             time.sleep(interval)
 
@@ -433,20 +434,27 @@ class SageMakerBackend:
         their relative paths and ``s3://bucket/prefix`` is returned."""
         path = Path(path)
         bucket, prefix = split_s3_uri(s3_prefix)
-        prefix = prefix.rstrip("/")
+        prefix = prefix.strip("/")
+        base = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+        def key(relative: str) -> str:
+            return f"{prefix}/{relative}" if prefix else relative
+
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file())
-            uploads = [(p, f"{prefix}/{p.relative_to(path).as_posix()}") for p in files]
-            result = f"s3://{bucket}/{prefix}"
+            if not files:
+                raise BackendError(f"Nothing to upload: folder {path} has no files.")
+            uploads = [(p, key(p.relative_to(path).as_posix())) for p in files]
+            result = base
         elif path.is_file():
-            uploads = [(path, f"{prefix}/{path.name}")]
-            result = f"s3://{bucket}/{prefix}/{path.name}"
+            uploads = [(path, key(path.name))]
+            result = f"{base}/{path.name}"
         else:
-            raise BackendError(f"Input path '{path}' does not exist.")
+            raise BackendError(f"Cannot upload {path}: no such file or folder.")
         s3 = self._client("s3")
         with self._aws():
-            for local, key in uploads:
-                s3.upload_file(str(local), bucket, key.lstrip("/"))
+            for local, object_key in uploads:
+                s3.upload_file(str(local), bucket, object_key)
         return result
 
     def fetch_artifact(self, s3_uri: str, dest_dir: Path) -> Path:
