@@ -1,0 +1,163 @@
+"""Turning every error into one clear line on stderr and an exit code; never a traceback.
+
+Exit codes (documented in ``sagelocal --help``):
+
+====  ==========================================================================================
+0     success; for ``train``/``demo``/``jobs logs --follow``: the job Completed
+1     the job Failed, or a request was rejected (ServiceError, BackendError, botocore errors)
+2     usage error (bad option or argument), as click reports it
+3     the job was Stopped (by ``jobs stop`` or MaxRuntimeInSeconds)
+4     internal error in sagelocal (set ``SAGELOCAL_DEBUG=1`` to see the traceback)
+130   interrupted with Ctrl-C (a job that was being watched keeps running)
+====  ==========================================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from typer.exceptions import TyperException
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_STOPPED = 3
+EXIT_INTERNAL = 4
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 completed/success, 1 job failed or request rejected, 2 usage error, "
+    "3 job stopped, 4 internal error, 130 interrupted."
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class CliFailure(Exception):
+    """An expected failure the CLI reports as ``message`` on one line and exits with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: newlines shown as ``\\n`` (as the SageMaker console shows FailureReason)."""
+    return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+
+
+def err(message: str) -> None:
+    """Print ``message`` to stderr (plain text: rich would wrap long lines)."""
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def operation(name: str) -> Iterator[None]:
+    """Label ServiceErrors raised inside with the API operation, so they print as botocore prints them."""
+    try:
+        yield
+    except Exception as error:
+        if _is_service_error(error) and not getattr(error, "operation", None):
+            error.operation = name  # type: ignore[attr-defined]
+        raise
+
+
+def _is_service_error(error: BaseException) -> bool:
+    from sagelocal.emulator.errors import ServiceError
+
+    return isinstance(error, ServiceError)
+
+
+def format_error(error: BaseException) -> tuple[str, int]:
+    """The one line to print for ``error`` and the exit code."""
+    if isinstance(error, CliFailure):
+        return error.message, error.exit_code
+    if _is_service_error(error):
+        code = getattr(error, "code", type(error).__name__)
+        message = getattr(error, "message", str(error))
+        op = getattr(error, "operation", None)
+        if op:
+            return one_line(
+                f"An error occurred ({code}) when calling the {op} operation: {message}"
+            ), EXIT_FAILED
+        return one_line(f"{code}: {message}"), EXIT_FAILED
+    from sagelocal.backends.base import BackendError
+
+    if isinstance(error, BackendError):
+        return one_line(str(error)), EXIT_FAILED
+    module = type(error).__module__ or ""
+    if module.startswith(("botocore", "boto3", "s3transfer")):
+        # ClientError's str() is already "An error occurred (Code) when calling the Op operation: msg".
+        return one_line(str(error)), EXIT_FAILED
+    text = str(error)
+    detail = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return (
+        one_line(f"sagelocal: internal error: {detail} (run with SAGELOCAL_DEBUG=1 for the traceback)"),
+        EXIT_INTERNAL,
+    )
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("SAGELOCAL_DEBUG", "") not in ("", "0", "false", "no")
+
+
+def fail(error: BaseException) -> NoReturn:
+    """Report ``error`` on one line and exit with its code."""
+    if isinstance(error, KeyboardInterrupt):
+        err("sagelocal: interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    message, code = format_error(error)
+    if debug_enabled() and code == EXIT_INTERNAL:
+        traceback.print_exception(error, file=sys.stderr)
+    err(message)
+    raise typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a command so that no exception escapes as a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except KeyboardInterrupt as error:
+            fail(error)
+        except Exception as error:
+            fail(error)
+
+    return wrapper
+
+
+def run_main(call: Callable[[], Any]) -> int:
+    """Top-level guard for the console script: anything that escapes the commands becomes one line."""
+    try:
+        call()
+    except SystemExit as exit_:
+        code = exit_.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        err(str(code))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        err("sagelocal: interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        message, code = format_error(error)
+        if debug_enabled():
+            traceback.print_exception(error, file=sys.stderr)
+        err(message)
+        return code
+    return 0

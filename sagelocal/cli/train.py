@@ -1,0 +1,387 @@
+"""``sagelocal train``: one Estimator-equivalent training job, built and printed as SageMaker SDK v2 does.
+
+``build_training_request`` is the reusable part: it returns the CreateTrainingJob body SDK v2 sends for
+``Estimator(image_uri, role, instance_count, instance_type, output_path, …).fit({"train": TrainingInput(…)})``
+(reference sagemaker-api §4).
+"""
+
+import re
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sagelocal.backends.base import BACKENDS
+from sagelocal.cli.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_STOPPED,
+    err,
+    handle_errors,
+    one_line,
+    operation,
+)
+
+TUTORIAL_IMAGE_URI = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest"
+DEFAULT_INSTANCE_TYPE = "ml.m4.xlarge"
+DEFAULT_MAX_RUN = 86400
+DEFAULT_VOLUME_SIZE = 30
+LOCAL_BACKENDS = ("local", "docker")
+
+
+# --- names, as sagemaker.utils makes them ------------------------------------------------------------
+
+
+def base_name_from_image(image: str) -> str:
+    """``sagemaker.utils.base_name_from_image``: the repository part of an image URI (``xgboost``)."""
+    match = re.match(r"^(.+/)?([^:/]+)(:[^:]+)?$", image)
+    return match.group(2) if match else image
+
+
+def sagemaker_timestamp(moment: float | None = None) -> str:
+    """``YYYY-MM-DD-HH-MM-SS-mmm`` in UTC, as ``sagemaker.utils.sagemaker_timestamp``."""
+    moment = time.time() if moment is None else moment
+    millis = round(moment * 1000) % 1000
+    return time.strftime(f"%Y-%m-%d-%H-%M-%S-{millis:03d}", time.gmtime(moment))
+
+
+def name_from_base(base: str, max_length: int = 63, moment: float | None = None) -> str:
+    """``sagemaker.utils.name_from_base``: ``<base>-<timestamp>``, the base trimmed to fit ``max_length``."""
+    timestamp = sagemaker_timestamp(moment)
+    return f"{base[: max_length - len(timestamp) - 1]}-{timestamp}"
+
+
+# --- the request --------------------------------------------------------------------------------
+
+
+def s3_channel(name: str, s3_uri: str, content_type: str | None = None) -> dict[str, Any]:
+    """A Channel as ``TrainingInput(s3_data=…, content_type=…)`` sends it (no ContentType if none given)."""
+    channel: dict[str, Any] = {"ChannelName": name}
+    if content_type is not None:
+        channel["ContentType"] = content_type
+    channel["DataSource"] = {
+        "S3DataSource": {
+            "S3DataDistributionType": "FullyReplicated",
+            "S3DataType": "S3Prefix",
+            "S3Uri": s3_uri,
+        }
+    }
+    return channel
+
+
+def build_training_request(
+    *,
+    job_name: str,
+    image_uri: str,
+    role_arn: str,
+    output_path: str,
+    channels: Mapping[str, str],
+    hyperparameters: Mapping[str, Any] | None = None,
+    content_type: str | None = None,
+    instance_type: str = DEFAULT_INSTANCE_TYPE,
+    instance_count: int = 1,
+    volume_size: int = DEFAULT_VOLUME_SIZE,
+    max_run: int = DEFAULT_MAX_RUN,
+    sdk_defaults: bool = True,
+) -> dict[str, Any]:
+    """The CreateTrainingJob request SDK v2 sends for the generic ``Estimator``.
+
+    ``channels`` maps channel names to S3 URIs; every channel gets ``content_type``. Hyperparameter values are
+    sent as ``str(value)``. With ``sdk_defaults`` the request carries the ``DebugHookConfig`` and
+    ``ProfilerConfig`` the SDK adds by default (pointing at ``output_path``), as captured in reference §4.
+    """
+    request: dict[str, Any] = {
+        "AlgorithmSpecification": {"TrainingImage": image_uri, "TrainingInputMode": "File"},
+    }
+    if sdk_defaults:
+        request["DebugHookConfig"] = {"CollectionConfigurations": [], "S3OutputPath": output_path}
+    request["HyperParameters"] = {str(k): str(v) for k, v in (hyperparameters or {}).items()}
+    request["InputDataConfig"] = [s3_channel(name, uri, content_type) for name, uri in channels.items()]
+    request["OutputDataConfig"] = {"S3OutputPath": output_path}
+    if sdk_defaults:
+        request["ProfilerConfig"] = {"DisableProfiler": False, "S3OutputPath": output_path}
+    request["ResourceConfig"] = {
+        "InstanceCount": instance_count,
+        "InstanceType": instance_type,
+        "VolumeSizeInGB": volume_size,
+    }
+    request["RoleArn"] = role_arn
+    request["StoppingCondition"] = {"MaxRuntimeInSeconds": max_run}
+    request["TrainingJobName"] = job_name
+    return request
+
+
+def parse_hyperparameters(items: list[str] | None) -> dict[str, str]:
+    """``["k=v", …]`` -> ``{"k": "v"}`` (later wins), values kept as strings."""
+    result: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got '{item}'", param_hint="'--hyperparameter'")
+        result[key.strip()] = value
+    return result
+
+
+def resolve_input(backend: Any, channel: str, source: str, bucket: str, prefix: str) -> str:
+    """An ``s3://``/``https://`` URI as given; a local path or ``file://`` path uploaded as the SDK would."""
+    if source.startswith(("s3://", "https://")):
+        return source
+    path = Path(source[len("file://") :] if source.startswith("file://") else source).expanduser()
+    if not path.exists():
+        raise typer.BadParameter(f"no such file or directory: {path}", param_hint=f"'--{channel}'")
+    with operation("PutObject"):
+        return backend.upload_input(path.resolve(), f"s3://{bucket}/{prefix}/{channel}")
+
+
+def json_default(value: Any) -> Any:
+    """JSON for DescribeTrainingJob documents: datetimes as ISO 8601 (as AWS CLI v2 prints them)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def dump_json(document: Any) -> str:
+    import json
+
+    return json.dumps(document, indent=2, default=json_default)
+
+
+# --- running and reporting ----------------------------------------------------------------------
+
+
+def fetch_local_artifact(backend: Any, description: dict[str, Any]) -> Path | None:
+    """For local backends, where model.tar.gz is on this machine."""
+    uri = (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+    if not uri or getattr(backend, "name", "") not in LOCAL_BACKENDS:
+        return None
+    from sagelocal import config
+
+    with operation("GetObject"):
+        return backend.fetch_artifact(uri, config.home() / "artifacts" / description["TrainingJobName"])
+
+
+def finish(backend: Any, description: dict[str, Any], *, out: Any, show_artifacts: bool = True) -> int:
+    """After watching: the SDK's ``_check_job_status`` and seconds lines, then where the model is.
+
+    Returns the exit code. A failure is reported on one line on stderr, before any seconds line (as the SDK
+    raises before printing them).
+    """
+    name = description["TrainingJobName"]
+    status = description["TrainingJobStatus"]
+    if status not in ("Completed", "Stopped"):
+        reason = description.get("FailureReason") or "(No reason provided)"
+        err(one_line(f"Error for Training job {name}: {status}. Reason: {reason}"))
+        return EXIT_FAILED
+    if status == "Stopped":
+        err(
+            "Job ended with status 'Stopped' rather than 'Completed'. This could mean the job timed out or "
+            "stopped early for some other reason: Consider checking whether it completed as you expect."
+        )
+    for line in _seconds(description):
+        print(line, file=out)
+    if status == "Stopped":
+        return EXIT_STOPPED
+    if show_artifacts:
+        uri = (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+        if uri:
+            print(f"Model artifacts: {uri}", file=out)
+            local = fetch_local_artifact(backend, description)
+            if local is not None:
+                print(f"Local file: {local}", file=out)
+    return 0
+
+
+def _seconds(description: dict[str, Any]) -> list[str]:
+    from sagelocal.cli.watch import seconds_lines
+
+    return seconds_lines(description)
+
+
+def run_job(backend: Any, request: dict[str, Any], *, wait: bool, as_json: bool) -> int:
+    """CreateTrainingJob, then (with ``wait``) print progress as ``fit()`` does. Returns the exit code."""
+    import sys
+
+    from sagelocal.cli.watch import JobWatcher
+
+    name = request["TrainingJobName"]
+    progress = sys.stderr if as_json else sys.stdout
+    print(f"INFO:sagemaker:Creating training-job with name: {name}", file=sys.stderr, flush=True)
+    with operation("CreateTrainingJob"):
+        backend.create_training_job(request)
+    if not wait:
+        with operation("DescribeTrainingJob"):
+            description = backend.describe_training_job(name)
+        if as_json:
+            print(dump_json(description))
+        else:
+            print(f"Created training job {name} ({description.get('TrainingJobArn', '')})")
+            print(f"Follow it with: sagelocal jobs logs {name} --follow --backend {backend.name}")
+        return 0
+    try:
+        with operation("DescribeTrainingJob"):
+            description = JobWatcher(backend, name, out=progress).watch(wait=True)
+    except KeyboardInterrupt:
+        progress.write("\n")
+        err(
+            f"sagelocal: interrupted; training job {name} keeps running. "
+            f"Stop it with: sagelocal jobs stop {name} --backend {backend.name}"
+        )
+        return EXIT_INTERRUPTED
+    code = finish(backend, description, out=progress)
+    if as_json:
+        print(dump_json(description))
+    return code
+
+
+def default_role(backend_name: str, role: str | None) -> str:
+    from sagelocal import config
+
+    if role:
+        return role
+    if backend_name in LOCAL_BACKENDS:
+        return config.DUMMY_ROLE_ARN
+    raise typer.BadParameter("a role is required with --backend sagemaker", param_hint="'--role'")
+
+
+def choose_image(image_uri: str | None, xgboost_version: str | None) -> str:
+    from sagelocal import config
+    from sagelocal.emulator.algorithms.xgboost.versions import DEFAULT_VERSION, UnknownImage, image_uri_for
+
+    if image_uri and xgboost_version:
+        raise typer.BadParameter(
+            "--image-uri and --xgboost-version are mutually exclusive", param_hint="'--image-uri'"
+        )
+    if image_uri:
+        return image_uri
+    try:
+        return image_uri_for(xgboost_version or DEFAULT_VERSION, config.region())
+    except UnknownImage as error:
+        raise typer.BadParameter(str(error), param_hint="'--xgboost-version'") from None
+
+
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        "-b",
+        help="Where the job runs: local (emulator, algorithm in a worker process), docker (emulator, "
+        "algorithm in a container) or sagemaker (the real service).",
+        metavar="[" + "|".join(BACKENDS) + "]",
+        callback=lambda value: _check_backend(value),
+    ),
+]
+
+
+def _check_backend(value: str) -> str:
+    if value not in BACKENDS:
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(BACKENDS)}.")
+    return value
+
+
+def get_backend(name: str) -> Any:
+    from sagelocal.backends.base import get_backend as _get_backend
+
+    return _get_backend(name)
+
+
+@handle_errors
+def train(
+    train_input: Annotated[
+        str,
+        typer.Option(
+            "--train", help="Training data: an s3:// URI, or a local file/folder/file:// to upload."
+        ),
+    ],
+    validation: Annotated[
+        str | None, typer.Option("--validation", help="Validation data: like --train.")
+    ] = None,
+    content_type: Annotated[
+        str | None,
+        typer.Option("--content-type", help="Channel ContentType, e.g. csv, libsvm (default: none sent)."),
+    ] = None,
+    hyperparameter: Annotated[
+        list[str] | None,
+        typer.Option("--hyperparameter", "-H", help="KEY=VALUE (repeatable); sent as strings."),
+    ] = None,
+    image_uri: Annotated[
+        str | None, typer.Option("--image-uri", help="Training image URI (excludes --xgboost-version).")
+    ] = None,
+    xgboost_version: Annotated[
+        str | None,
+        typer.Option(
+            "--xgboost-version",
+            help="Built-in XGBoost version (1, 0.90-1 … 1.7-1, 3.0-5); the image is its ECR URI in the "
+            "region. "
+            "Default: 3.0-5 (683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5).",
+        ),
+    ] = None,
+    instance_type: Annotated[str, typer.Option("--instance-type")] = DEFAULT_INSTANCE_TYPE,
+    instance_count: Annotated[int, typer.Option("--instance-count", min=1)] = 1,
+    volume_size: Annotated[int, typer.Option("--volume-size", help="VolumeSizeInGB.")] = DEFAULT_VOLUME_SIZE,
+    output_path: Annotated[
+        str | None, typer.Option("--output-path", help="S3OutputPath (default: s3://<default bucket>/).")
+    ] = None,
+    job_name: Annotated[
+        str | None,
+        typer.Option(
+            "--job-name",
+            help="Default: <image repository>-YYYY-MM-DD-HH-MM-SS-mmm, as the SDK names jobs.",
+        ),
+    ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role", help="RoleArn (local backends default to a dummy role; required for sagemaker)."
+        ),
+    ] = None,
+    max_run: Annotated[int, typer.Option("--max-run", help="MaxRuntimeInSeconds.")] = DEFAULT_MAX_RUN,
+    backend: BackendOption = "local",
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Follow the job until it ends, as fit().")
+    ] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the final DescribeTrainingJob document as JSON on stdout (datetimes ISO 8601); "
+            "progress goes to stderr.",
+        ),
+    ] = False,
+) -> None:
+    """Run one training job like Estimator.fit() and print its progress as the SageMaker SDK does.
+
+    Exit codes: 0 completed, 1 failed or rejected, 2 usage, 3 stopped, 4 internal error, 130 interrupted.
+    """
+    image = choose_image(image_uri, xgboost_version)
+    hyperparameters = parse_hyperparameters(hyperparameter)
+    role_arn = default_role(backend, role)
+    be = get_backend(backend)
+    name = job_name or name_from_base(base_name_from_image(image))
+    needs_bucket = output_path is None or not all(
+        s.startswith(("s3://", "https://")) for s in (train_input, validation) if s
+    )
+    bucket = be.default_bucket() if needs_bucket else ""
+    channels = {"train": resolve_input(be, "train", train_input, bucket, f"{name}/input")}
+    if validation:
+        channels["validation"] = resolve_input(be, "validation", validation, bucket, f"{name}/input")
+    request = build_training_request(
+        job_name=name,
+        image_uri=image,
+        role_arn=role_arn,
+        output_path=output_path or f"s3://{bucket}/",
+        channels=channels,
+        hyperparameters=hyperparameters,
+        content_type=content_type,
+        instance_type=instance_type,
+        instance_count=instance_count,
+        volume_size=volume_size,
+        max_run=max_run,
+    )
+    code = run_job(be, request, wait=wait, as_json=as_json)
+    if code:
+        raise typer.Exit(code)
