@@ -1,0 +1,169 @@
+"""Start the sagelocal HTTP server with uvicorn and print the ``export`` lines a notebook needs.
+
+``python -m sagelocal.server.run [--host H] [--port N] [--backend local|docker] [--allow-remote]`` does what
+``sagelocal serve`` does (the test fixture uses it so it does not depend on the CLI wiring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+from pathlib import Path
+
+from sagelocal import config
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9090
+#: ``--backend`` → the Emulator's runner.
+RUNNERS = {"local": "process", "docker": "docker"}
+SDK_CONFIG_NAME = "sagemaker-sdk-config.yaml"
+#: Opts the SageMaker Python SDK out of telemetry, which otherwise calls an AWS URL directly (reference §10).
+SDK_CONFIG_TEXT = """\
+# Written by `sagelocal serve`. Opts the SageMaker Python SDK out of telemetry, which would otherwise send a
+# request straight to AWS (it ignores the AWS_ENDPOINT_URL_* variables).
+SchemaVersion: '1.0'
+SageMaker:
+  PythonSDK:
+    Modules:
+      TelemetryOptOut: true
+"""
+
+
+class ServeError(Exception):
+    """The server cannot start; ``str()`` is the one-line reason."""
+
+
+def is_loopback(host: str) -> bool:
+    """True if every address ``host`` names is a loopback address."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(
+        ipaddress.ip_address(info[4][0].split("%", 1)[0]).is_loopback for info in infos
+    )
+
+
+def check_bind_address(host: str, allow_remote: bool) -> None:
+    if not allow_remote and not is_loopback(host):
+        raise ServeError(
+            f"refusing to listen on {host}: not a loopback address, and sagelocal does not check request "
+            "signatures. Pass --allow-remote to serve other machines anyway."
+        )
+
+
+def base_url(host: str, port: int) -> str:
+    """The URL clients on this machine use: a wildcard bind address is reached through loopback."""
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def export_lines(url: str, sdk_config: Path | None = None) -> list[str]:
+    lines = [
+        f"export AWS_ENDPOINT_URL_SAGEMAKER={url}",
+        f"export AWS_ENDPOINT_URL_S3={url}",
+        f"export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={url}",
+        f"export AWS_ENDPOINT_URL_STS={url}",
+        f"export AWS_DEFAULT_REGION={config.DEFAULT_REGION}",
+        "export AWS_ACCESS_KEY_ID=testing",
+        "export AWS_SECRET_ACCESS_KEY=testing",
+    ]
+    if sdk_config is not None:
+        lines.append(f"export SAGEMAKER_USER_CONFIG_OVERRIDE={sdk_config}")
+    return lines
+
+
+def write_sdk_config(home: Path) -> Path:
+    path = home / SDK_CONFIG_NAME
+    if not path.exists() or path.read_text() != SDK_CONFIG_TEXT:
+        path.write_text(SDK_CONFIG_TEXT)
+    return path
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    bind_host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
+    if bind_host == "localhost":
+        bind_host = "127.0.0.1"
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((bind_host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, backend: str = "local", allow_remote: bool = False
+) -> None:
+    """Serve until interrupted. ``port=0`` picks a free port (the printed URL names it). Raises ServeError."""
+    if backend not in RUNNERS:
+        raise ServeError(f"unknown backend '{backend}' for serve: choose one of {', '.join(RUNNERS)}.")
+    check_bind_address(host, allow_remote)
+    sock = _bind(host, port)
+    try:
+        import uvicorn
+
+        from sagelocal.emulator.service import Emulator
+        from sagelocal.server.app import create_app
+
+        home = config.home()
+        try:
+            emulator = Emulator(home=home, runner=RUNNERS[backend])
+        except Exception as exc:  # e.g. no Docker engine for --backend docker
+            raise ServeError(f"cannot start the {backend} backend: {exc}") from exc
+        sdk_config = write_sdk_config(home)
+        url = base_url(host, sock.getsockname()[1])
+        print(f"# sagelocal serve: SageMaker, S3, CloudWatch Logs and STS on {url}", flush=False)
+        print(f"# backend {backend}; state in {home}; request signatures are accepted without being checked.")
+        print("# In the shell or notebook environment that runs boto3 / the SageMaker Python SDK:")
+        for line in export_lines(url, sdk_config):
+            print(line)
+        sys.stdout.flush()
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(emulator), log_level="warning", access_log=False, lifespan="off")
+        )
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sagelocal.server.run", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--backend", default="local", choices=sorted(RUNNERS))
+    parser.add_argument("--allow-remote", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        serve(args.host, args.port, args.backend, args.allow_remote)
+    except ServeError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

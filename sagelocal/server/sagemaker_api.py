@@ -1,0 +1,87 @@
+"""SageMaker over AWS JSON 1.1 (``X-Amz-Target: SageMaker.<Operation>``), served by the Emulator."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from sagelocal.emulator.errors import ServiceError, ValidationException
+from sagelocal.emulator.service import Emulator
+from sagelocal.server import (
+    InternalFailure,
+    UnknownOperationException,
+    json_error,
+    json_response,
+    new_request_id,
+    parse_json_body,
+)
+
+log = logging.getLogger("sagelocal.server")
+
+TARGET_PREFIX = "SageMaker"
+OPERATIONS = ("CreateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs", "StopTrainingJob")
+_TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
+
+
+def _job_name(params: dict[str, Any]) -> str:
+    name = params.get("TrainingJobName")
+    if not isinstance(name, str):
+        raise ValidationException(
+            "1 validation error detected: Value null at 'trainingJobName' failed to satisfy constraint: "
+            "Member must not be null"
+        )
+    return name
+
+
+def _list_params(params: dict[str, Any]) -> dict[str, Any]:
+    """boto3-style parameters: the wire's epoch-second time filters become aware datetimes."""
+    converted = dict(params)
+    for key in _TIME_FILTERS:
+        value = converted.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            converted[key] = datetime.fromtimestamp(value, tz=UTC)
+        elif isinstance(value, str):
+            try:
+                converted[key] = datetime.fromtimestamp(float(value), tz=UTC)
+            except ValueError:
+                try:
+                    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                except ValueError:
+                    raise ValidationException(
+                        f"1 validation error detected: Value '{value}' at '{key[0].lower()}{key[1:]}' "
+                        "failed to satisfy constraint: Member must be a timestamp"
+                    ) from None
+                converted[key] = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return converted
+
+
+def _call(emulator: Emulator, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    if operation == "CreateTrainingJob":
+        return emulator.create_training_job(params)
+    if operation == "DescribeTrainingJob":
+        return emulator.describe_training_job(_job_name(params))
+    if operation == "ListTrainingJobs":
+        return emulator.list_training_jobs(**_list_params(params))
+    if operation == "StopTrainingJob":
+        emulator.stop_training_job(_job_name(params))
+        return {}  # StopTrainingJob has no output members
+    raise UnknownOperationException(
+        f"Unknown operation SageMaker.{operation}: sagelocal serves {', '.join(OPERATIONS)}."
+    )
+
+
+async def handle(operation: str, body: bytes, emulator: Emulator) -> Response:
+    request_id = new_request_id()
+    try:
+        params = parse_json_body(body)
+        result = await run_in_threadpool(_call, emulator, operation, params)
+    except ServiceError as error:
+        return json_error(error, request_id)
+    except Exception as exc:  # a bug, not a client error: say so in the AWS shape and log the traceback
+        log.exception("SageMaker.%s failed", operation)
+        return json_error(InternalFailure(f"{type(exc).__name__}: {exc}"), request_id)
+    return json_response(result or {}, request_id)
