@@ -969,9 +969,9 @@ def _validate_legacy(cfg: Mapping[str, Any]) -> dict[str, Any]:
 _GONE_IN_XGBOOST3 = {
     "predictor": "predictor was removed in XGBoost 2.0 (prediction follows 'device')",
     "single_precision_histogram": "single_precision_histogram was removed in XGBoost 2.0",
-    "deterministic_histogram": "deterministic_histogram was removed in XGBoost 2.0",
-    "dsplit": "dsplit was removed in XGBoost 2.0",
-    "lambda_bias": "lambda_bias was removed in XGBoost 1.x",
+    "deterministic_histogram": "deterministic_histogram is not an XGBoost 3 parameter",
+    "dsplit": "dsplit is not an XGBoost 3 parameter",
+    "lambda_bias": "lambda_bias is not an XGBoost 3 parameter",
     "sketch_eps": "sketch_eps was removed in XGBoost 2.0 (approx uses max_bin)",
     "prob_buffer_row": "prob_buffer_row is not an XGBoost 3 parameter",
     "max_bins": "max_bins (sic) is not an XGBoost parameter; the 0.72 image passed it and XGBoost ignored it",
