@@ -52,11 +52,27 @@ SageMaker:
 """
 
 
+def breast_cancer_csv(rows: int | None = None) -> bytes:
+    """scikit-learn's breast-cancer data as CSV the built-in XGBoost reads: label first, no header."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    lines = [
+        ",".join([str(int(label)), *(f"{v:.6g}" for v in features)])
+        for label, features in zip(data.target, data.data, strict=True)
+    ]
+    return ("\n".join(lines[:rows]) + "\n").encode()
+
+
 def clean_environ(base: dict[str, str] | None = None) -> dict[str, str]:
     """``base`` (default ``os.environ``) without any AWS or SageMaker SDK configuration of the machine."""
     env = dict(os.environ if base is None else base)
     for name in list(env):
-        if name.startswith(("AWS_", "SAGEMAKER_")) or name == "SAGELOCAL_HOME":
+        if (
+            name.startswith(("AWS_", "SAGEMAKER_"))
+            or name == "SAGELOCAL_HOME"
+            or name.lower().endswith("_proxy")
+        ):
             del env[name]
     return env
 
