@@ -19,7 +19,7 @@ from sagelocal.emulator import jobs
 from sagelocal.emulator.artifacts import extract_tar_gz, has_files, make_tar_gz
 from sagelocal.emulator.db import Database
 from sagelocal.emulator.errors import ResourceInUse, ValidationException
-from sagelocal.emulator.layout import LayoutError, build_layout
+from sagelocal.emulator.layout import LayoutError, build_layout, save_checkpoints
 from sagelocal.emulator.objectstore import ObjectStore
 from sagelocal.emulator.supervisor import failure_reason
 
@@ -339,6 +339,21 @@ def test_build_layout_pipe_mode_concatenates(tmp_path: Path) -> None:
     req = request(AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "Pipe"})
     build_layout(tmp_path / "ml", req, objects)
     assert (tmp_path / "ml" / "input" / "data" / "train_0").read_bytes() == b"1,1\n0,2\n"
+
+
+def test_checkpoints_restored_before_and_saved_after(tmp_path: Path) -> None:
+    objects = ObjectStore(tmp_path / "s3")
+    objects.create_bucket("bucket")
+    objects.put_object("bucket", "data/train/a.csv", b"1,1\n")
+    objects.put_object("bucket", "ckpt/xgboost-checkpoint.4", b"four")
+    req = request(CheckpointConfig={"S3Uri": "s3://bucket/ckpt/"})
+    root = tmp_path / "ml"
+    build_layout(root, req, objects)
+    assert (root / "checkpoints" / "xgboost-checkpoint.4").read_bytes() == b"four"
+    (root / "checkpoints" / "xgboost-checkpoint.5").write_bytes(b"five")
+    assert save_checkpoints(root, req, objects) == 2
+    with objects.open_object("bucket", "ckpt/xgboost-checkpoint.5") as f:
+        assert f.read() == b"five"
 
 
 # --- artifacts ------------------------------------------------------------------------------------

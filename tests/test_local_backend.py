@@ -86,13 +86,14 @@ def transitions(desc: dict[str, Any]) -> list[str]:
     return [f"{t['Status']} - {t['StatusMessage']}" for t in desc["SecondaryStatusTransitions"]]
 
 
-def wait_until_training(backend: LocalBackend, name: str, lines: int = 3, timeout: float = 60) -> None:
-    """Until the job is Training and has logged ``lines`` lines (the algorithm is really running)."""
+def wait_until_training(backend: LocalBackend, name: str, rounds: int = 3, timeout: float = 60) -> None:
+    """Until the job is Training and has logged ``rounds`` boosting rounds (the algorithm really runs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         desc = backend.describe_training_job(name)
         assert desc["TrainingJobStatus"] == "InProgress", desc.get("FailureReason")
-        if desc["SecondaryStatus"] == "Training" and len(backend.get_log_events(name)) >= lines:
+        events = backend.get_log_events(name) if desc["SecondaryStatus"] == "Training" else []
+        if sum(1 for e in events if re.match(r"\[\d+\]#011", e["message"])) >= rounds:
             return
         time.sleep(0.05)
     raise AssertionError(f"{name} did not start training within {timeout} s")

@@ -80,6 +80,55 @@ def checkpoint_config(request: dict[str, Any]) -> dict[str, Any] | None:
     return {"LocalPath": cc.get("LocalPath") or DEFAULT_CHECKPOINT_PATH, "S3Uri": cc.get("S3Uri", "")}
 
 
+def checkpoint_dir(ml_root: Path, request: dict[str, Any]) -> Path | None:
+    """The host folder behind CheckpointConfig.LocalPath (``/opt/ml/…`` maps under ``ml_root``)."""
+    cc = checkpoint_config(request)
+    if cc is None:
+        return None
+    local = cc["LocalPath"].rstrip("/") or "/"
+    if local == CONTAINER_ML_ROOT or local.startswith(CONTAINER_ML_ROOT + "/"):
+        return ml_root / local[len(CONTAINER_ML_ROOT) :].lstrip("/")
+    return Path(local)
+
+
+def restore_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> None:
+    """Copy the objects under CheckpointConfig.S3Uri into the checkpoint folder, as SageMaker does before
+    training starts (so a job resumes from the checkpoints an earlier job left)."""
+    folder = checkpoint_dir(ml_root, request)
+    uri = (request.get("CheckpointConfig") or {}).get("S3Uri")
+    if folder is None or not uri:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        bucket, prefix = parse_s3_uri(uri)
+        found = list(objects.iter_objects(bucket, prefix.rstrip("/") + "/" if prefix else ""))
+    except (ServiceError, ValueError):
+        return  # nothing saved yet
+    for info in found:
+        if info.key.endswith("/"):
+            continue
+        dest = _safe_join(folder, info.key[len(prefix.rstrip("/") + "/") :] if prefix else info.key)
+        if dest is not None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(objects.object_path(bucket, info.key), dest)
+
+
+def save_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> int:
+    """Upload the checkpoint folder's files under CheckpointConfig.S3Uri; returns how many."""
+    folder = checkpoint_dir(ml_root, request)
+    uri = (request.get("CheckpointConfig") or {}).get("S3Uri")
+    if folder is None or not uri or not folder.is_dir():
+        return 0
+    bucket, prefix = parse_s3_uri(uri)
+    prefix = prefix.rstrip("/")
+    count = 0
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        rel = path.relative_to(folder).as_posix()
+        objects.put_object(bucket, f"{prefix}/{rel}" if prefix else rel, path)
+        count += 1
+    return count
+
+
 def _relative_path(key: str, prefix: str) -> str:
     """Where an object lands inside the channel folder: its key relative to the prefix's folder."""
     if key == prefix:
@@ -153,6 +202,7 @@ def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -
     checkpoint = checkpoint_config(request)
     if checkpoint is not None:
         (cfg / "checkpointconfig.json").write_text(json.dumps(checkpoint))
+        restore_checkpoints(ml_root, request, objects)
 
     role = request.get("RoleArn", config.DUMMY_ROLE_ARN)
     for ch in request.get("InputDataConfig") or []:

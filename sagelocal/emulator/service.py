@@ -122,6 +122,7 @@ class Emulator:
         return self.jobs.reap_if_dead(record)
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
+        self._reap_children()
         return jobs.describe_document(self._checked(self.jobs.require(name)))
 
     def list_training_jobs(self, **params: Any) -> dict[str, Any]:
@@ -144,6 +145,7 @@ class Emulator:
                 status, "statusEquals", f"Member must satisfy enum value set: [{', '.join(_STATUSES)}]"
             )
 
+        self._reap_children()
         records = [self._checked(r) for r in self.jobs.all()]
         if params.get("NameContains"):
             needle = str(params["NameContains"]).lower()

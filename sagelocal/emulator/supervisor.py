@@ -93,7 +93,7 @@ def run_job(home: Path, name: str) -> int:
     from sagelocal.emulator.algorithms.xgboost.versions import UnknownImage, version_from_image_uri
     from sagelocal.emulator.db import Database
     from sagelocal.emulator.errors import ServiceError
-    from sagelocal.emulator.layout import LayoutError, build_layout
+    from sagelocal.emulator.layout import LayoutError, build_layout, save_checkpoints
     from sagelocal.emulator.logstore import TRAINING_LOG_GROUP, LogStore, render_message
     from sagelocal.emulator.objectstore import ObjectStore, parse_s3_uri
     from sagelocal.emulator.runners.base import AlgorithmRun, RunnerError
@@ -184,6 +184,10 @@ def run_job(home: Path, name: str) -> int:
         finally:
             writer.close()
         final = metrics.final()
+        try:
+            save_checkpoints(ml_root, request, objects)
+        except Exception:
+            traceback.print_exc()  # SageMaker syncs checkpoints best-effort too; the job's outcome stands
 
         if outcome.ended_by == "stop" or (stopped() and outcome.ended_by == "exit"):
             upload_partial_model()
