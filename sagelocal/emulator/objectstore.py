@@ -5,7 +5,8 @@ by hand are objects).
 Layout of the store root:
 
 * ``<bucket>/…`` one folder per bucket; key ``a/b/c`` is the file ``<bucket>/a/b/c``.
-* ``.staging/`` temp files (same filesystem, so ``os.replace`` publishes an object atomically) and
+* ``.staging/`` temp files (same filesystem, so ``os.replace`` publishes an object atomically: readers see
+  the old object or the new one, never a part; there is no fsync, so a power cut may lose recent writes) and
   ``.staging/uploads/<upload id>/`` the parts of multipart uploads.
 * ``.meta.db`` SQLite (WAL) with each object's ETag and content type, keyed by the file's size, mtime and
   inode: a file changed by hand no longer matches its row and gets its MD5 recomputed (then cached).
@@ -193,6 +194,22 @@ class ObjectStore:
                 "content_type TEXT NOT NULL, PRIMARY KEY (bucket, key)) WITHOUT ROWID"
             )
             db.execute("CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, created REAL NOT NULL)")
+        self._sweep_staging()
+
+    def _sweep_staging(self, max_age: float = 86400.0) -> None:
+        """Remove what crashed writers left in the staging area a day or more ago (never live uploads)."""
+        now = datetime.now(UTC).timestamp()
+        for folder, prefixes in ((self.staging, ("tmp-",)), (self.uploads, (".new-", ".done-", ".abort-"))):
+            for entry in os.scandir(folder):
+                if not entry.name.startswith(prefixes):
+                    continue
+                with contextlib.suppress(OSError):
+                    if now - entry.stat(follow_symlinks=False).st_mtime < max_age:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
 
     # -- metadata db
 
@@ -320,8 +337,6 @@ class ObjectStore:
                         while chunk := src.read(_CHUNK):
                             digest.update(chunk)
                             out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -619,8 +634,6 @@ class ObjectStore:
                     if _quoted(given or "") != f'"{digest.hexdigest()}"':
                         raise self._invalid_part()
                     whole.update(digest.digest())
-                out.flush()
-                os.fsync(out.fileno())
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
