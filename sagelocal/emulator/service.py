@@ -76,7 +76,12 @@ class Emulator:
         validate_create_training_job(request, allow_local_instance=True)
         name = request["TrainingJobName"]
         record = self.jobs.insert(name, self.runner, request)
-        self._spawn(name)
+        try:
+            self._spawn(name)
+        except Exception as e:  # e.g. out of processes: the job fails visibly instead of hanging
+            self.jobs.finish(
+                name, "Failed", failure_reason=f"InternalServerError: sagelocal could not start the job: {e}"
+            )
         return {"TrainingJobArn": record.arn}
 
     def _spawn(self, name: str) -> None:

@@ -147,6 +147,8 @@ def run_job(home: Path, name: str) -> int:
         if stopped() or not store.advance(name, jobs.DOWNLOADING):
             store.finish(name, "Stopped")
             return 0
+        # MaxRuntimeInSeconds counts from TrainingStartTime (the instances start working), as billing does.
+        runtime_start = time.monotonic()
         build_layout(ml_root, request, objects)
 
         if stopped() or not store.advance(name, jobs.DOWNLOADING_IMAGE):
@@ -177,7 +179,7 @@ def run_job(home: Path, name: str) -> int:
             metrics.feed(message, round(now, 3))
 
         max_runtime = int((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
-        deadline = time.monotonic() - (time.time() - started) + max_runtime
+        deadline = runtime_start + max_runtime
         env = {str(k): str(v) for k, v in (request.get("Environment") or {}).items()}
         try:
             outcome = runner.run(AlgorithmRun(ml_root, image, version, env, on_line), _stop, deadline)
