@@ -1,0 +1,144 @@
+"""The /opt/ml layout a training container sees, rooted anywhere (reference §1–§3).
+
+SageMaker writes three JSON config files (and ``checkpointconfig.json`` when asked) under
+``input/config`` and the channel data under ``input/data/<channel>``. sagelocal may root that tree elsewhere
+(``--ml-root``), so paths are host paths here, while messages show the container path
+(:meth:`Layout.container_path`), as the real image would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONTAINER_ROOT = "/opt/ml"
+
+
+@dataclass
+class Layout:
+    ml_root: Path
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    input_data_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resource_config: dict[str, Any] = field(default_factory=dict)
+    checkpoint_config: dict[str, Any] = field(default_factory=dict)
+
+    # --- paths ------------------------------------------------------------------------------------
+
+    @property
+    def input_dir(self) -> Path:
+        return self.ml_root / "input"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.input_dir / "config"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.input_dir / "data"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.ml_root / "output"
+
+    def channel_dir(self, name: str) -> Path:
+        return self.data_dir / name
+
+    def reroot(self, path: str) -> str:
+        """A path from a config file: ``/opt/ml/…`` moves under ``ml_root``; others stay as they are."""
+        if path == CONTAINER_ROOT or path.startswith(CONTAINER_ROOT + "/"):
+            return str(self.ml_root) + path[len(CONTAINER_ROOT) :]
+        return path
+
+    def container_path(self, path: str | os.PathLike[str]) -> str:
+        """The path as the container would name it: ``ml_root/…`` shown as ``/opt/ml/…``."""
+        text = str(path)
+        root = str(self.ml_root)
+        if root != CONTAINER_ROOT and (text == root or text.startswith(root.rstrip("/") + "/")):
+            return CONTAINER_ROOT + text[len(root.rstrip("/")) :]
+        return text
+
+    # --- SM_* environment -------------------------------------------------------------------------
+
+    def sm_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The ``SM_*`` variables sagemaker-containers exports for this layout (reference §3), as host paths.
+
+        A variable already set in ``environ`` (default ``os.environ``) wins, e.g. ``SM_MODEL_DIR``."""
+        environ = os.environ if environ is None else environ
+        hosts = self.resource_config.get("hosts") or [socket.gethostname()]
+        current_host = self.resource_config.get("current_host") or hosts[0]
+        hps: dict[str, Any] = {}
+        for key, value in self.hyperparameters.items():
+            hps[key] = _json_or_str(value)
+        channels = sorted(self.input_data_config)
+        env: dict[str, str] = {
+            "SM_INPUT": str(self.input_dir),
+            "SM_INPUT_DIR": str(self.input_dir),
+            "SM_INPUT_CONFIG_DIR": str(self.config_dir),
+            "SM_INPUT_TRAINING_CONFIG_FILE": str(self.config_dir / "hyperparameters.json"),
+            "SM_INPUT_DATA_CONFIG_FILE": str(self.config_dir / "inputdataconfig.json"),
+            "SM_CHECKPOINT_CONFIG_FILE": str(self.config_dir / "checkpointconfig.json"),
+            "SM_MODEL_DIR": str(self.ml_root / "model"),
+            "SM_OUTPUT_DIR": str(self.output_dir),
+            "SM_OUTPUT_DATA_DIR": str(self.output_dir / "data"),
+            "SM_OUTPUT_INTERMEDIATE_DIR": str(self.output_dir / "intermediate"),
+            "SM_HOSTS": json.dumps(hosts),
+            "SM_CURRENT_HOST": str(current_host),
+            "SM_NETWORK_INTERFACE_NAME": str(self.resource_config.get("network_interface_name", "eth0")),
+            "SM_HPS": json.dumps(hps, sort_keys=True),
+            "SM_CHANNELS": json.dumps(channels),
+            "SM_RESOURCE_CONFIG": json.dumps(self.resource_config, sort_keys=True),
+            "SM_INPUT_DATA_CONFIG": json.dumps(self.input_data_config, sort_keys=True),
+            "SM_NUM_CPUS": str(os.cpu_count() or 1),
+            "SM_NUM_GPUS": "0",
+            "SM_LOG_LEVEL": "20",
+        }
+        for key, value in hps.items():
+            env[f"SM_HP_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+        for name in channels:
+            env[f"SM_CHANNEL_{name.upper()}"] = str(self.channel_dir(name))
+        for key, value in environ.items():
+            if key.startswith("SM_"):
+                env[key] = value
+        return env
+
+
+def _json_or_str(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def read_layout(ml_root: str | os.PathLike[str]) -> Layout:
+    """Read the config files under ``ml_root``. A missing ``input/config`` means ``{}`` hyperparameters and
+    input config and a one-host resource config, as sagemaker-containers creates them (reference §1)."""
+    root = Path(ml_root)
+    layout = Layout(ml_root=root)
+    config = layout.config_dir
+    layout.hyperparameters = _read_json(config / "hyperparameters.json", {})
+    layout.input_data_config = _read_json(config / "inputdataconfig.json", {})
+    host = socket.gethostname()
+    layout.resource_config = _read_json(
+        config / "resourceconfig.json", {"current_host": host, "hosts": [host]}
+    )
+    checkpoint = config / "checkpointconfig.json"
+    if checkpoint.exists():
+        layout.checkpoint_config = _read_json(checkpoint, {})
+        local_path = layout.checkpoint_config.get("LocalPath")
+        if isinstance(local_path, str):
+            layout.checkpoint_config["LocalPath"] = layout.reroot(local_path)
+    return layout
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    if not path.exists():
+        return default
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)

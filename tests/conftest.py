@@ -1,0 +1,66 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Before anything imports XGBoost: OpenMP threads that spin while waiting make training crawl on a busy
+# machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+@pytest.fixture(scope="session")
+def bank_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The tutorial's bank-marketing ``train.csv`` and ``test.csv`` (label first, no header), built once."""
+    from bank_data import prepare
+
+    return prepare(tmp_path_factory.mktemp("bank_data"))
+
+
+def _csv_channel(content_type: str | None = "csv", mode: str = "File") -> dict[str, str]:
+    config = {"TrainingInputMode": mode, "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}
+    if content_type is not None:
+        config["ContentType"] = content_type
+    return config
+
+
+@pytest.fixture
+def ml_root(tmp_path: Path):
+    """Builds an /opt/ml layout: ``ml_root(hyperparameters, {"train": "csv", …}, {"train/a.csv": "…"})``.
+
+    Channel values are a ContentType (``None`` = no ContentType) or a full channel config dict; file paths are
+    relative to ``input/data``. Returns the root."""
+    import json
+
+    def build(
+        hyperparameters: dict[str, str],
+        channels: dict[str, str | dict[str, str] | None],
+        files: dict[str, str | bytes],
+        checkpoint: dict[str, str] | None = None,
+    ) -> Path:
+        root = tmp_path / "ml"
+        config = root / "input" / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
+        data_config = {n: (c if isinstance(c, dict) else _csv_channel(c)) for n, c in channels.items()}
+        (config / "inputdataconfig.json").write_text(json.dumps(data_config))
+        (config / "resourceconfig.json").write_text(
+            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
+        )
+        if checkpoint is not None:
+            (config / "checkpointconfig.json").write_text(json.dumps(checkpoint))
+        for name in channels:
+            (root / "input" / "data" / name).mkdir(parents=True, exist_ok=True)
+        for rel, content in files.items():
+            path = root / "input" / "data" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+        return root
+
+    return build
