@@ -186,10 +186,6 @@ def test_cli_modules_do_not_import_heavy_packages() -> None:
             "Unknown XGBoost image version '9.9-9'",
         ),
         (["train", "--train", "/no/such/file.csv"], "no such file or directory: /no/such/file.csv"),
-        (
-            ["train", "--train", "s3://b/t", "--backend", "sagemaker"],
-            "a role is required with --backend sagemaker",
-        ),
         (["s3", "cp", "a", "b"], "one of SOURCE and DESTINATION must be an s3:// URI"),
     ],
 )
@@ -278,6 +274,23 @@ def test_backend_error_is_its_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jobs, "get_backend", lambda name: _Boom(BackendError("No Docker engine is running.")))
     result = invoke("jobs", "describe", "x")
     assert (result.exit_code, result.output.strip()) == (1, "No Docker engine is running.")
+
+
+def test_sagemaker_backend_without_credentials_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    result = invoke("train", "--train", "s3://b/t", "--backend", "sagemaker")
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "No AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) "
+        "to use --backend sagemaker."
+    )
 
 
 def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,11 +16,12 @@ from sagelocal.cli.errors import handle_errors, operation
 from sagelocal.cli.train import (
     DEFAULT_INSTANCE_TYPE,
     BackendOption,
+    backend_region,
     base_name_from_image,
     build_training_request,
-    default_role,
     get_backend,
     name_from_base,
+    resolve_role,
     run_job,
 )
 
@@ -71,7 +72,8 @@ def write_dataset(folder: Path) -> dict[str, Path]:
 def demo(
     backend: BackendOption = "local",
     role: Annotated[
-        str | None, typer.Option("--role", help="RoleArn (required with --backend sagemaker).")
+        str | None,
+        typer.Option("--role", envvar="SAGELOCAL_ROLE_ARN", help="RoleArn (needed for real SageMaker)."),
     ] = None,
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Follow the job until it ends, as fit().")
@@ -84,11 +86,9 @@ def demo(
     """
     import tempfile
 
-    from sagelocal import config
-
-    role_arn = default_role(backend, role)
     be = get_backend(backend)
-    region = config.region()
+    role_arn = resolve_role(be, role)
+    region = backend_region(be)
     image = TUTORIAL_CONTAINERS.get(region, TUTORIAL_CONTAINERS["us-east-1"])
     bucket = be.default_bucket()
     with tempfile.TemporaryDirectory(prefix="sagelocal-demo-") as tmp:

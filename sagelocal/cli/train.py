@@ -238,30 +238,54 @@ def run_job(backend: Any, request: dict[str, Any], *, wait: bool, as_json: bool)
     return code
 
 
-def default_role(backend_name: str, role: str | None) -> str:
+ROLE_ENV = "SAGELOCAL_ROLE_ARN"
+
+
+def resolve_role(backend: Any, role: str | None) -> str:
+    """``--role`` (or ``$SAGELOCAL_ROLE_ARN``), else the dummy role. Backends that talk to real AWS refuse the
+    dummy role through their ``check_role`` (a BackendError naming what to set)."""
+    import os
+
     from sagelocal import config
 
-    if role:
-        return role
-    if backend_name in LOCAL_BACKENDS:
-        return config.DUMMY_ROLE_ARN
-    raise typer.BadParameter("a role is required with --backend sagemaker", param_hint="'--role'")
+    chosen = role or os.environ.get(ROLE_ENV) or config.DUMMY_ROLE_ARN
+    check = getattr(backend, "check_role", None)
+    if check is not None:
+        check(role or os.environ.get(ROLE_ENV))
+    return chosen
 
 
-def choose_image(image_uri: str | None, xgboost_version: str | None) -> str:
+def backend_region(backend: Any) -> str:
+    """The region jobs run in: the sagemaker backend's own (its boto3 session), else sagelocal's."""
     from sagelocal import config
-    from sagelocal.emulator.algorithms.xgboost.versions import DEFAULT_VERSION, UnknownImage, image_uri_for
+
+    return getattr(backend, "region", None) or config.region()
+
+
+def check_image_flags(image_uri: str | None, xgboost_version: str | None) -> None:
+    """Usage errors before anything else happens: both flags, or an unknown version."""
+    from sagelocal.emulator.algorithms.xgboost.versions import UnknownImage, get_version
 
     if image_uri and xgboost_version:
         raise typer.BadParameter(
             "--image-uri and --xgboost-version are mutually exclusive", param_hint="'--image-uri'"
         )
+    if xgboost_version:
+        try:
+            get_version(xgboost_version)
+        except UnknownImage as error:
+            raise typer.BadParameter(str(error), param_hint="'--xgboost-version'") from None
+
+
+def choose_image(backend: Any, image_uri: str | None, xgboost_version: str | None) -> str:
+    """``--image-uri`` as given, else the ECR URI of ``--xgboost-version`` (default 3.0-5) in the region,
+    as ``sagemaker.image_uris.retrieve("xgboost", region, version)`` gives it."""
+    from sagelocal.emulator.algorithms.xgboost.versions import DEFAULT_VERSION, image_uri_for
+
+    check_image_flags(image_uri, xgboost_version)
     if image_uri:
         return image_uri
-    try:
-        return image_uri_for(xgboost_version or DEFAULT_VERSION, config.region())
-    except UnknownImage as error:
-        raise typer.BadParameter(str(error), param_hint="'--xgboost-version'") from None
+    return image_uri_for(xgboost_version or DEFAULT_VERSION, backend_region(backend))
 
 
 BackendOption = Annotated[
@@ -357,10 +381,11 @@ def train(
 
     Exit codes: 0 completed, 1 failed or rejected, 2 usage, 3 stopped, 4 internal error, 130 interrupted.
     """
-    image = choose_image(image_uri, xgboost_version)
+    check_image_flags(image_uri, xgboost_version)
     hyperparameters = parse_hyperparameters(hyperparameter)
-    role_arn = default_role(backend, role)
     be = get_backend(backend)
+    image = choose_image(be, image_uri, xgboost_version)
+    role_arn = resolve_role(be, role)
     name = job_name or name_from_base(base_name_from_image(image))
     needs_bucket = output_path is None or not all(
         s.startswith(("s3://", "https://")) for s in (train_input, validation) if s
