@@ -183,6 +183,38 @@ def test_metric_tracker_keeps_last_values() -> None:
     }
 
 
+def test_builtin_metric_fast_path_matches_the_regexes() -> None:
+    """The one-scan parser for built-in jobs gives what SageMaker's 66 regexes give."""
+    defs = jobs.builtin_metric_definitions()
+    fast = jobs.MetricTracker(defs)
+    by_regex = jobs.MetricTracker(defs)
+    by_regex._builtin = False  # apply every definition's regex, as SageMaker does
+    lines = [
+        "[3]#011train-logloss:0.5#011validation-logloss:0.6",
+        "x [2]#011train-auc:1e-3 junk",
+        "#011train-rmse:1 [4]",
+        "[7]#011train-error@0.7:0.1#011train-error:0.2",
+        "[1]#011validation-f1_binary:0.9#011validation-f1:0.8",
+        "[0]#011train-mae:.5#011train-mae:0.25",
+        "[2]#011train-mlogloss:nan",
+        "[5]#011train-logloss:0.1#011validation-aft-nloglik:-3.2E+2",
+    ]
+    for i, line in enumerate(lines):
+        fast.feed(line, float(i))
+        by_regex.feed(line, float(i))
+    assert fast.final() == by_regex.final()
+    assert {m["MetricName"] for m in fast.final()} == {
+        "train:auc",
+        "train:error",
+        "train:logloss",
+        "train:mae",
+        "validation:aft-nloglik",
+        "validation:f1",
+        "validation:f1_binary",
+        "validation:logloss",
+    }
+
+
 def test_failure_reason_wording() -> None:
     text = (
         "framework error: \nTraceback (most recent call last):\n  ...\n"

@@ -110,8 +110,15 @@ def metric_definitions(request: dict[str, Any]) -> list[dict[str, str]]:
     return []
 
 
+_ROUND = re.compile(r"\[[0-9]+\]")
+_BUILTIN_METRIC = re.compile(r"#011(train|validation)-([A-Za-z0-9_\-]+):" + _FLOAT)
+
+
 class MetricTracker:
-    """Applies the job's metric regexes to each log line and keeps the last value of each metric."""
+    """Applies the job's metric regexes to each log line and keeps the last value of each metric.
+
+    For the built-in definitions one scan of the line finds every ``#011<set>-<metric>:<value>`` pair,
+    which gives the same values as applying the 66 regexes one by one, at a fraction of the cost."""
 
     def __init__(self, definitions: list[dict[str, str]]) -> None:
         self._defs: list[tuple[str, re.Pattern[str]]] = []
@@ -120,11 +127,21 @@ class MetricTracker:
                 self._defs.append((d["Name"], re.compile(d["Regex"])))
             except (KeyError, re.error):
                 continue
-        self._builtin = bool(definitions) and all("#011" in d.get("Regex", "") for d in definitions)
+        self._builtin = bool(definitions) and definitions == builtin_metric_definitions()
+        self._names = {name for name, _ in self._defs}
         self.last: dict[str, tuple[float, float]] = {}
 
     def feed(self, message: str, when: float) -> None:
-        if self._builtin and "#011" not in message:
+        if self._builtin:
+            if "#011" not in message:
+                return
+            first_round = _ROUND.search(message)
+            if first_round is None:
+                return
+            for m in _BUILTIN_METRIC.finditer(message, first_round.end()):
+                name = f"{m.group(1)}:{m.group(2)}"
+                if name in self._names:
+                    self.last[name] = (float(m.group(3)), when)
             return
         for name, regex in self._defs:
             m = regex.search(message)
