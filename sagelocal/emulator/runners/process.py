@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sagelocal.emulator.algorithms.xgboost.versions import UnknownImage, version_from_image_uri
@@ -21,14 +22,22 @@ from sagelocal.emulator.runners.base import STOP_GRACE_SECONDS, AlgorithmRun, Ru
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[3])
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGKILL the child when its parent dies (PR_SET_PDEATHSIG). libc is
+    resolved here, in the parent: the child, forked from a threaded process, only makes the call."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def preexec() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+
+    return preexec
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -81,7 +90,7 @@ class ProcessRunner:
                 stderr=subprocess.STDOUT,
                 env=child_env(run.environment),
                 cwd=str(run.ml_root),
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                preexec_fn=_parent_death_signal(),
             )
         except OSError as e:
             raise RunnerError(f"InternalServerError: could not start the algorithm: {e}") from None
