@@ -1,0 +1,191 @@
+"""Runner "docker": ``train`` in a container over the job's layout, through the Docker SDK for Python.
+
+The container is what SageMaker runs: ``docker run -v <layout>:/opt/ml <image> train``, as the host user so
+every file it writes into the layout belongs to that user, with its output streamed line by line into the
+job's log. Which image runs:
+
+- ``sagelocal-xgboost:<version>``: sagelocal's own image, built (or rebuilt from the current source) if
+  needed;
+- any other name an image is present under locally: that image, unchanged (e.g. a real
+  ``…/sagemaker-xgboost:1.7-1`` the user pulled);
+- the built-in XGBoost URIs (``…/xgboost:latest``, ``…/sagemaker-xgboost:1.7-1``):
+  ``sagelocal-xgboost:<version>``;
+- anything else: pulled from its registry.
+"""
+
+from __future__ import annotations
+
+import codecs
+import fcntl
+import os
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from sagelocal import images
+from sagelocal.emulator.runners.base import STOP_GRACE_SECONDS, AlgorithmRun, RunnerError, RunOutcome
+
+if TYPE_CHECKING:
+    import docker
+
+#: Where SageMaker mounts the job's layout.
+ML_ROOT = "/opt/ml"
+#: The hostname SageMaker gives the first (here: only) training host; resourceconfig.json names it too.
+HOSTNAME = "algo-1"
+
+
+def _stderr_log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class ContainerRunner:
+    name = "docker"
+
+    def __init__(self, client: docker.DockerClient | None = None, log: images.Log = _stderr_log) -> None:
+        self._client = client
+        self._log = log
+        self._resolved: dict[str, str] = {}
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            try:
+                self._client = images.docker_client()
+            except images.DockerUnavailable as e:
+                raise RunnerError(str(e)) from None
+        return self._client
+
+    # --- "Downloading the training image" ------------------------------------------------------------
+
+    def resolve_image(self, image_uri: str, image_version: str | None) -> str:
+        """The local image name that runs ``image_uri`` (see the module docstring), made present if needed."""
+        repo = image_uri.rsplit("/", 1)[-1].split(":", 1)[0]
+        try:
+            if image_version is not None and (
+                repo == images.IMAGE_REPOSITORY or not images.image_exists(self.client, image_uri)
+            ):
+                return self._ensure_own(image_version)
+            if images.image_exists(self.client, image_uri):
+                return image_uri
+        except images.DockerUnavailable as e:
+            raise RunnerError(str(e)) from None
+        except images.ImageError as e:
+            raise RunnerError(f"InternalServerError: {e}") from None
+        except RunnerError:
+            raise
+        except Exception as e:  # the engine went away mid-way
+            raise RunnerError(images.unreachable_message(e)) from None
+        reason = images.try_pull(self.client, image_uri, self._log)
+        if reason is not None:
+            raise RunnerError(f"ClientError: Cannot pull training image {image_uri}: {reason}")
+        return image_uri
+
+    def _ensure_own(self, version: str) -> str:
+        # One build at a time on this machine: concurrent jobs wait for the first one's image.
+        lock_path = images.cache_dir() / "build.lock"
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return images.ensure_image(version, client=self.client, log=self._log)
+
+    def prepare_image(self, image_uri: str, image_version: str | None) -> None:
+        self._resolved[image_uri] = self.resolve_image(image_uri, image_version)
+
+    # --- Training ----------------------------------------------------------------------------------------
+
+    def run(self, run: AlgorithmRun, stop: threading.Event, deadline: float | None) -> RunOutcome:
+        image = self._resolved.get(run.image_uri) or self.resolve_image(run.image_uri, run.image_version)
+        environment = dict(run.environment)
+        uid, gid = os.getuid(), os.getgid()
+        if uid != 0:
+            environment.setdefault("HOME", "/tmp")  # the host user has no home directory in the image
+        try:
+            container = self.client.containers.create(
+                image,
+                command=["train"],
+                user=f"{uid}:{gid}",
+                environment=environment,
+                volumes={str(run.ml_root.resolve()): {"bind": ML_ROOT, "mode": "rw"}},
+                hostname=HOSTNAME,
+                init=True,  # signals reach `train` even though it is not written to be PID 1
+                labels={"org.sagelocal.job": run.ml_root.name},
+            )
+        except Exception as e:
+            raise self._error("could not create the training container", e) from None
+        try:
+            return self._run_container(container, run, stop, deadline)
+        finally:
+            try:
+                container.remove(force=True)
+            except Exception:
+                pass
+
+    def _run_container(
+        self, container: Any, run: AlgorithmRun, stop: threading.Event, deadline: float | None
+    ) -> RunOutcome:
+        try:
+            container.start()
+            output = container.logs(stream=True, follow=True, stdout=True, stderr=True)
+        except Exception as e:
+            raise self._error("could not start the training container", e) from None
+
+        ended_by: list[str] = []
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                timeout = 0.05
+                if deadline is not None:
+                    timeout = max(0.0, min(timeout, deadline - time.monotonic()))
+                if stop.wait(timeout):
+                    ended_by.append("stop")
+                elif deadline is not None and time.monotonic() >= deadline:
+                    ended_by.append("max_runtime")
+                else:
+                    continue
+                _kill(container, "SIGTERM")
+                if not done.wait(STOP_GRACE_SECONDS):
+                    _kill(container, "SIGKILL")
+                return
+
+        watcher = threading.Thread(target=watch, name="sagelocal-container-stop-watch", daemon=True)
+        watcher.start()
+        try:
+            _stream_lines(output, run.on_line)
+            status = container.wait()
+        except Exception as e:
+            raise self._error("lost the training container", e) from None
+        finally:
+            done.set()
+            watcher.join()
+        code = int(status.get("StatusCode", 1))
+        reason = ended_by[0] if ended_by else "exit"
+        return RunOutcome(exit_code=code, ended_by=reason)  # type: ignore[arg-type]
+
+    def _error(self, what: str, exc: Exception) -> RunnerError:
+        from docker.errors import APIError
+
+        if isinstance(exc, APIError):
+            return RunnerError(f"InternalServerError: sagelocal {what}: {images._one_line(exc)}")
+        return RunnerError(images.unreachable_message(exc))
+
+
+def _kill(container: Any, signal: str) -> None:
+    try:
+        container.kill(signal=signal)
+    except Exception:  # it has already exited
+        pass
+
+
+def _stream_lines(chunks: Any, on_line: Any) -> None:
+    """Feed ``on_line`` one decoded line at a time (no trailing newline) from a stream of byte chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    pending = ""
+    for chunk in chunks:
+        pending += decoder.decode(chunk)
+        *lines, pending = pending.split("\n")
+        for line in lines:
+            on_line(line.rstrip("\r"))
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        on_line(pending.rstrip("\r"))
