@@ -1,17 +1,108 @@
-"""The ``sagelocal`` console script: a typer app of commands, each reporting errors on one line."""
+"""The ``sagelocal`` console script: a typer app of commands, each reporting errors on one line.
 
+Commands live in their own modules and are imported only when invoked (``sagelocal --help`` lists them from
+the table below), so start-up costs little more than importing typer. ``serve`` and ``image`` come from other
+parts of sagelocal; if their module cannot be imported the command says so on one line.
+"""
+
+import importlib
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from sagelocal.cli.demo import demo
 from sagelocal.cli.errors import EXIT_CODES_HELP, EXIT_FAILED, err, run_main
-from sagelocal.cli.jobs import jobs_app
-from sagelocal.cli.s3 import s3_app
-from sagelocal.cli.train import train
+
+#: name -> (module, attribute, kind, one-line help). ``kind`` is "command" (a function) or "group" (a Typer).
+COMMANDS: dict[str, tuple[str, str, str, str]] = {
+    "demo": (
+        "sagelocal.cli.demo",
+        "demo",
+        "command",
+        "Run the SageMaker XGBoost tutorial's training step on scikit-learn's breast-cancer data.",
+    ),
+    "train": (
+        "sagelocal.cli.train",
+        "train",
+        "command",
+        "Run one training job like Estimator.fit() and print its progress as the SageMaker SDK does.",
+    ),
+    "jobs": ("sagelocal.cli.jobs", "jobs_app", "group", "List, describe, follow and stop training jobs."),
+    "s3": (
+        "sagelocal.cli.s3",
+        "s3_app",
+        "group",
+        "Make buckets, copy and list objects in the local object store.",
+    ),
+    "serve": (
+        "sagelocal.cli.serve",
+        "serve",
+        "command",
+        "Serve the SageMaker, S3, CloudWatch Logs and STS APIs for unchanged SageMaker notebooks.",
+    ),
+    "image": (
+        "sagelocal.cli.image",
+        "image_app",
+        "group",
+        "Build and list sagelocal's XGBoost training images.",
+    ),
+}
+
+
+def _unavailable(name: str, module: str, error: BaseException) -> Any:
+    """A stand-in for a command whose module cannot be imported, saying so on one line."""
+    stub = typer.Typer(add_completion=False, rich_markup_mode=None)
+
+    @stub.command(
+        name,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+        add_help_option=False,
+    )
+    def unavailable(args: Annotated[list[str] | None, typer.Argument(hidden=True)] = None) -> None:
+        detail = f"{module}: {type(error).__name__}: {error}"
+        err(f"sagelocal {name}: not available in this installation ({detail})")
+        raise typer.Exit(EXIT_FAILED)
+
+    return typer.main.get_command(stub)
+
+
+def load_command(name: str) -> Any:
+    """The click command for ``name``, importing its module now."""
+    module_name, attribute, kind, _ = COMMANDS[name]
+    try:
+        target = getattr(importlib.import_module(module_name), attribute)
+    except Exception as error:  # a missing module, or an optional dependency it could not import
+        return _unavailable(name, module_name, error)
+    if kind == "group":
+        command = typer.main.get_command(target)
+    else:
+        holder = typer.Typer(add_completion=False, rich_markup_mode=None)
+        holder.command(name)(target)
+        command = typer.main.get_command(holder)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """Lists the commands from ``COMMANDS`` and imports one only when it is invoked."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS:
+            return load_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, spec[3]) for name, spec in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 app = typer.Typer(
     name="sagelocal",
+    cls=LazyGroup,
     help="Run Amazon SageMaker built-in XGBoost training jobs offline: same API, artifacts and logs.\n\n"
     "Start with: sagelocal demo\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
@@ -37,51 +128,6 @@ def _root(
     ] = False,
 ) -> None:
     """Run Amazon SageMaker built-in XGBoost training jobs offline."""
-
-
-app.command("demo")(demo)
-app.command("train")(train)
-app.add_typer(jobs_app, name="jobs")
-app.add_typer(s3_app, name="s3")
-
-
-def _missing(command: str, module: str, error: BaseException) -> Any:
-    """A stand-in for a command whose module is not available, saying so on one line."""
-
-    def unavailable(
-        args: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
-    ) -> None:
-        detail = f"{module}: {type(error).__name__}: {error}"
-        err(f"sagelocal {command}: not available in this installation ({detail})")
-        raise typer.Exit(EXIT_FAILED)
-
-    unavailable.__doc__ = f"(unavailable: {module} could not be imported)"
-    return unavailable
-
-
-def _register_optional() -> None:
-    """``serve`` (sagelocal.cli.serve) and ``image`` (sagelocal.cli.image), contributed by other parts."""
-    try:
-        from sagelocal.cli.serve import serve
-    except Exception as error:  # missing module or a broken optional dependency
-        app.command(
-            "serve",
-            context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-        )(_missing("serve", "sagelocal.cli.serve", error))
-    else:
-        app.command("serve")(serve)
-    try:
-        from sagelocal.cli.image import image_app
-    except Exception as error:
-        app.command(
-            "image",
-            context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-        )(_missing("image", "sagelocal.cli.image", error))
-    else:
-        app.add_typer(image_app, name="image")
-
-
-_register_optional()
 
 
 def main() -> int:
