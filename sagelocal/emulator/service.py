@@ -28,6 +28,9 @@ from sagelocal.emulator.objectstore import ObjectStore
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 
+#: How a job's algorithm runs: in a child Python process, or in a container.
+RUNNERS = ("process", "docker")
+
 _SORT_BY = ("Name", "CreationTime", "Status")
 _SORT_ORDER = ("Ascending", "Descending")
 _STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting")
@@ -55,6 +58,8 @@ class Emulator:
     logs: LogStore
 
     def __init__(self, home: Path | None = None, runner: str = "process") -> None:
+        if runner not in RUNNERS:
+            raise ValueError(f"Unknown runner '{runner}'. Choose one of: {', '.join(RUNNERS)}.")
         self.home = Path(home).resolve() if home is not None else config.home()
         self.home.mkdir(parents=True, exist_ok=True)
         self.runner = runner
