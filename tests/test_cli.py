@@ -466,3 +466,127 @@ def test_stop_reports_the_status(tmp_path: Path) -> None:
     else:
         assert "when calling the StopTrainingJob operation" in stopped.output
         assert "Traceback" not in stopped.output
+
+
+# --- how a watched job ends ----------------------------------------------------------------------
+
+
+class _EndedJob:
+    """A job that is already over: just enough Backend for run_job/finish (unit tests of the reporting)."""
+
+    name = "local"
+
+    def __init__(self, description: dict[str, Any], interrupt: bool = False) -> None:
+        self.description = description
+        self.interrupt = interrupt
+        self.created: list[dict[str, Any]] = []
+
+    def create_training_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.created.append(request)
+        return {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/j"}
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        if self.interrupt:
+            raise KeyboardInterrupt
+        return self.description
+
+    def get_log_events(self, name: str, start_time: int | None = None) -> list[dict[str, Any]]:
+        return []
+
+    def fetch_artifact(self, s3_uri: str, dest_dir: Path) -> Path:
+        return dest_dir / "model.tar.gz"
+
+
+def _ended(status: str, **extra: Any) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    when = datetime(2020, 7, 11, 11, 35, 49, tzinfo=UTC)
+    return {
+        "TrainingJobName": "j",
+        "TrainingJobStatus": status,
+        "SecondaryStatus": status,
+        "ResourceConfig": {"InstanceCount": 1},
+        "LastModifiedTime": when,
+        "SecondaryStatusTransitions": [{"Status": status, "StatusMessage": f"Training job {status.lower()}"}],
+        **extra,
+    }
+
+
+def _run(backend: _EndedJob, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from sagelocal.cli.train import run_job
+
+    code = run_job(backend, {"TrainingJobName": "j"}, wait=True, as_json=False)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_completed_job_prints_seconds_and_artifacts(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _ended(
+        "Completed",
+        TrainingTimeInSeconds=53,
+        BillableTimeInSeconds=53,
+        ModelArtifacts={"S3ModelArtifacts": "s3://b/out/j/output/model.tar.gz"},
+    )
+    code, out, err = _run(_EndedJob(doc), capsys)
+    home = config.home()
+    assert code == 0
+    assert out == (
+        "2020-07-11 11:35:49 Completed - Training job completed.\n"  # already over: one poll, no log yet
+        "Training seconds: 53\n"
+        "Billable seconds: 53\n"
+        "Model artifacts: s3://b/out/j/output/model.tar.gz\n"
+        f"Local file: {home / 'artifacts' / 'j' / 'model.tar.gz'}\n"
+    )
+    assert err == "INFO:sagemaker:Creating training-job with name: j\n"
+
+
+def test_failed_job_reason_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _ended(
+        "Failed", FailureReason="AlgorithmError: framework error: \nTraceback (most recent call last):\n  x"
+    )
+    code, out, err = _run(_EndedJob(doc), capsys)
+    assert code == 1
+    assert "Training seconds" not in out
+    assert err.splitlines()[-1] == (
+        "Error for Training job j: Failed. Reason: AlgorithmError: framework error: \\n"
+        "Traceback (most recent call last):\\n  x"
+    )
+    code, _, err = _run(_EndedJob(_ended("Failed")), capsys)
+    assert err.splitlines()[-1] == "Error for Training job j: Failed. Reason: (No reason provided)"
+
+
+def test_stopped_job_warns_like_the_sdk_and_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _ended("Stopped", TrainingTimeInSeconds=7, BillableTimeInSeconds=7)
+    code, out, err = _run(_EndedJob(doc), capsys)
+    assert code == 3
+    assert out.endswith("Training seconds: 7\nBillable seconds: 7\n")
+    assert err.splitlines()[-1] == (
+        "Job ended with status 'Stopped' rather than 'Completed'. This could mean the job timed out or "
+        "stopped early for some other reason: Consider checking whether it completed as you expect."
+    )
+
+
+def test_interrupt_while_watching_leaves_the_job_running(capsys: pytest.CaptureFixture[str]) -> None:
+    backend = _EndedJob(_ended("Completed"), interrupt=True)
+    code, _, err = _run(backend, capsys)
+    assert code == 130
+    assert len(backend.created) == 1
+    assert err.splitlines()[-1] == (
+        "sagelocal: interrupted; training job j keeps running. "
+        "Stop it with: sagelocal jobs stop j --backend local"
+    )
+
+
+def test_a_command_whose_module_is_missing_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sagelocal.cli.app as app_module
+
+    commands = dict(app_module.COMMANDS)
+    commands["image"] = ("sagelocal.cli.no_such_module", "image_app", "group", "Build images.")
+    monkeypatch.setattr(app_module, "COMMANDS", commands)
+    result = invoke("image", "build", "--version", "1.7-1")
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "sagelocal image: not available in this installation (sagelocal.cli.no_such_module: "
+        "ModuleNotFoundError: No module named 'sagelocal.cli.no_such_module')"
+    )
+    assert "image  Build images." in invoke("--help").output

@@ -116,6 +116,7 @@ class JobWatcher:
     _position: tuple[int, int] = (0, 0)  # (timestamp of the last printed event, events printed at it)
     _seen_events: bool = False
     _streams: dict[str, int] = field(default_factory=dict)
+    _line_open: bool = False  # the output does not end with a newline
 
     def __post_init__(self) -> None:
         if self.poll_interval is None:
@@ -128,8 +129,10 @@ class JobWatcher:
         return self.out if self.out is not None else sys.stdout
 
     def write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
+        if text:
+            self.stream.write(text)
+            self.stream.flush()
+            self._line_open = not text.endswith("\n")
 
     def _colorize(self) -> bool:
         if self.color is not None:
@@ -193,6 +196,10 @@ class JobWatcher:
                 if description["TrainingJobStatus"] in TERMINAL:
                     self.write("\n")
                     state = "job_complete"
+        if self._line_open:
+            # Only when the job had already ended at the first describe (e.g. ``jobs logs --follow`` on an old
+            # job): the SDK would run the seconds lines on, after a dot or the last status line.
+            self.write("\n")
         return description
 
 
