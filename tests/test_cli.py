@@ -590,3 +590,25 @@ def test_a_command_whose_module_is_missing_says_so(monkeypatch: pytest.MonkeyPat
         "ModuleNotFoundError: No module named 'sagelocal.cli.no_such_module')"
     )
     assert "image  Build images." in invoke("--help").output
+
+
+@pytest.mark.parametrize(
+    ("backend_name", "download", "local_line"),
+    [("sagemaker", True, True), ("sagemaker", False, False), ("local", False, True)],
+)
+def test_model_download_per_backend(backend_name: str, download: bool, local_line: bool) -> None:
+    from sagelocal.cli.train import run_job
+
+    backend = _EndedJob(
+        _ended("Completed", ModelArtifacts={"S3ModelArtifacts": "s3://b/j/output/model.tar.gz"})
+    )
+    backend.name = backend_name
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert run_job(backend, {"TrainingJobName": "j"}, wait=True, as_json=False, download=download) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[-1 - local_line] == "Model artifacts: s3://b/j/output/model.tar.gz"
+    assert (lines[-1] == f"Local file: {config.home() / 'artifacts' / 'j' / 'model.tar.gz'}") is local_line

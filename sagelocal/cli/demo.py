@@ -16,6 +16,7 @@ from sagelocal.cli.errors import handle_errors, operation
 from sagelocal.cli.train import (
     DEFAULT_INSTANCE_TYPE,
     BackendOption,
+    DownloadOption,
     backend_region,
     base_name_from_image,
     build_training_request,
@@ -78,6 +79,7 @@ def demo(
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Follow the job until it ends, as fit().")
     ] = True,
+    download_model: Annotated[bool, DownloadOption] = True,
 ) -> None:
     """Run the SageMaker XGBoost tutorial's training step on scikit-learn's breast-cancer data.
 
@@ -113,6 +115,6 @@ def demo(
         instance_type=DEFAULT_INSTANCE_TYPE,
         instance_count=1,
     )
-    code = run_job(be, request, wait=wait, as_json=False)
+    code = run_job(be, request, wait=wait, as_json=False, download=download_model)
     if code:
         raise typer.Exit(code)

@@ -154,10 +154,12 @@ def dump_json(document: Any) -> str:
 # --- running and reporting ----------------------------------------------------------------------
 
 
-def fetch_local_artifact(backend: Any, description: dict[str, Any]) -> Path | None:
-    """For local backends, where model.tar.gz is on this machine."""
+def fetch_model(backend: Any, description: dict[str, Any], download: bool = True) -> Path | None:
+    """Where model.tar.gz is on this machine: for local backends the object store's own file; for
+    ``--backend sagemaker`` a download into ``$SAGELOCAL_HOME/artifacts/<job>/`` unless ``download`` is off.
+    """
     uri = (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
-    if not uri or getattr(backend, "name", "") not in LOCAL_BACKENDS:
+    if not uri or (getattr(backend, "name", "") not in LOCAL_BACKENDS and not download):
         return None
     from sagelocal import config
 
@@ -165,7 +167,9 @@ def fetch_local_artifact(backend: Any, description: dict[str, Any]) -> Path | No
         return backend.fetch_artifact(uri, config.home() / "artifacts" / description["TrainingJobName"])
 
 
-def finish(backend: Any, description: dict[str, Any], *, out: Any, show_artifacts: bool = True) -> int:
+def finish(
+    backend: Any, description: dict[str, Any], *, out: Any, show_artifacts: bool = True, download: bool = True
+) -> int:
     """After watching: the SDK's ``_check_job_status`` and seconds lines, then where the model is.
 
     Returns the exit code. A failure is reported on one line on stderr, before any seconds line (as the SDK
@@ -190,7 +194,7 @@ def finish(backend: Any, description: dict[str, Any], *, out: Any, show_artifact
         uri = (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
         if uri:
             print(f"Model artifacts: {uri}", file=out)
-            local = fetch_local_artifact(backend, description)
+            local = fetch_model(backend, description, download)
             if local is not None:
                 print(f"Local file: {local}", file=out)
     return 0
@@ -202,7 +206,9 @@ def _seconds(description: dict[str, Any]) -> list[str]:
     return seconds_lines(description)
 
 
-def run_job(backend: Any, request: dict[str, Any], *, wait: bool, as_json: bool) -> int:
+def run_job(
+    backend: Any, request: dict[str, Any], *, wait: bool, as_json: bool, download: bool = True
+) -> int:
     """CreateTrainingJob, then (with ``wait``) print progress as ``fit()`` does. Returns the exit code."""
     import sys
 
@@ -232,7 +238,7 @@ def run_job(backend: Any, request: dict[str, Any], *, wait: bool, as_json: bool)
             f"Stop it with: sagelocal jobs stop {name} --backend {backend.name}"
         )
         return EXIT_INTERRUPTED
-    code = finish(backend, description, out=progress)
+    code = finish(backend, description, out=progress, download=download)
     if as_json:
         print(dump_json(description))
     return code
@@ -307,6 +313,13 @@ def _check_backend(value: str) -> str:
     return value
 
 
+DownloadOption = typer.Option(
+    "--download-model/--no-download-model",
+    help="With --backend sagemaker, download model.tar.gz to $SAGELOCAL_HOME/artifacts/<job>/ and print its "
+    "path (local backends always print the object store's own file).",
+)
+
+
 def get_backend(name: str) -> Any:
     from sagelocal.backends.base import get_backend as _get_backend
 
@@ -368,6 +381,7 @@ def train(
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Follow the job until it ends, as fit().")
     ] = True,
+    download_model: Annotated[bool, DownloadOption] = True,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -407,6 +421,6 @@ def train(
         volume_size=volume_size,
         max_run=max_run,
     )
-    code = run_job(be, request, wait=wait, as_json=as_json)
+    code = run_job(be, request, wait=wait, as_json=as_json, download=download_model)
     if code:
         raise typer.Exit(code)
