@@ -162,6 +162,32 @@ def _callbacks_base() -> Any:
     return xgb.callback.TrainingCallback
 
 
+def _in_order(callbacks: list[Any]) -> Any:
+    """One callback running ``callbacks`` in list order, each on every round. XGBoost keeps callbacks in a
+    set and stops at the first that asks to stop, so whether the last metric line is printed would depend on
+    object addresses; sagelocal prints every round it trains."""
+    base = _callbacks_base()
+
+    class InOrder(base):  # type: ignore[misc, valid-type]
+        def before_training(self, model: Any) -> Any:
+            for c in callbacks:
+                model = c.before_training(model=model)
+            return model
+
+        def after_training(self, model: Any) -> Any:
+            for c in callbacks:
+                model = c.after_training(model=model)
+            return model
+
+        def before_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return any([c.before_iteration(model, epoch, evals_log) for c in callbacks])
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return any([c.after_iteration(model, epoch, evals_log) for c in callbacks])
+
+    return InOrder()
+
+
 def _make_monitor(ctx: JobContext, custom: list[str], offset: int) -> Any:
     base = _callbacks_base()
     version, log = ctx.version, ctx.log
@@ -349,7 +375,7 @@ def train_job(cfg: TrainingConfig, dtrain: Any, dval: Any | None, ctx: JobContex
     try:
         booster = xgb.Booster(params, [dtrain] + [d for d, _ in evals], model_file=xgb_model)
         container = xgb.callback.CallbackContainer(
-            callbacks, metric=feval, output_margin=metrics_mod.receives_margin(version)
+            [_in_order(callbacks)], metric=feval, output_margin=metrics_mod.receives_margin(version)
         )
         booster = container.before_training(booster)
         for i in range(num_rounds):
