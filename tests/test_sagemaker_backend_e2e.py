@@ -18,11 +18,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from server_fixture import Server, sagelocal_server  # noqa: F401  (registers the fixture)
+from server_fixture import Server, clean_environ, sagelocal_server  # noqa: F401  (registers the fixture)
 
 from sagelocal import config
 from sagelocal.backends.base import TERMINAL_STATUSES
-from sagelocal.backends.sagemaker import LOOPBACK_POLL_INTERVAL, SageMakerBackend
+from sagelocal.backends.sagemaker import (
+    LOOPBACK_POLL_INTERVAL,
+    NO_CREDENTIALS,
+    NO_REGION,
+    NO_ROLE,
+    SageMakerBackend,
+)
 from sagelocal.emulator import errors
 
 TUTORIAL_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest"
@@ -387,11 +393,6 @@ def test_cli_train_prints_the_seven_phases(cli_run: subprocess.CompletedProcess)
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the CLI to call backend.fetch_artifact for --backend sagemaker too (sagelocal/cli/train.py "
-    "fetch_local_artifact only does it for local/docker); drop this marker once it does",
-)
 def test_cli_train_downloads_model_tar_gz(cli_run: subprocess.CompletedProcess) -> None:
     assert cli_run.returncode == 0, cli_run.stdout + cli_run.stderr
     local_lines = [line for line in cli_run.stdout.splitlines() if line.startswith("Local file: ")]
@@ -399,3 +400,35 @@ def test_cli_train_downloads_model_tar_gz(cli_run: subprocess.CompletedProcess) 
     downloaded = Path(local_lines[0].removeprefix("Local file: "))
     assert downloaded.name == "model.tar.gz" and downloaded.is_file()
     assert tar_members(downloaded) == ["xgboost-model"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"AWS_DEFAULT_REGION": "us-east-1"}, NO_CREDENTIALS),
+        ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}, NO_REGION),
+        (
+            {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"},
+            NO_ROLE,
+        ),
+    ],
+)
+def test_cli_names_what_to_set_for_real_aws(tmp_path: Path, variables: dict[str, str], expected: str) -> None:
+    """Without the endpoint variables the backend would talk to real AWS: it stops before any network call
+    with one line naming the missing credentials, region or role."""
+    env = clean_environ()
+    env.update(
+        AWS_CONFIG_FILE=str(tmp_path / "missing-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "missing-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        SAGELOCAL_HOME=str(tmp_path / "home"),
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+        **variables,
+    )
+    env.pop("SAGELOCAL_ROLE_ARN", None)
+    command = [sys.executable, "-m", "sagelocal.cli.app", "train", "--backend", "sagemaker"]
+    command += ["--train", "s3://bucket/train", "--output-path", "s3://bucket/out"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr == expected + "\n"
+    assert result.stdout == ""
