@@ -56,8 +56,9 @@ def one_line(text: str) -> str:
 
 
 def err(message: str) -> None:
-    """Print ``message`` to stderr (plain text: rich would wrap long lines)."""
-    typer.echo(message, err=True)
+    """Print ``message`` on stderr as one line (not through rich, which would wrap it); red on a terminal."""
+    color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    typer.secho(message, err=True, fg="red" if color else None)
 
 
 @contextmanager
