@@ -347,3 +347,23 @@ def test_import_is_light():
     command = "import sys, sagelocal.emulator.algorithms.xgboost as m; print('xgboost' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_kfold_writes_one_model_per_fold_and_predictions(ml_root, capsys):
+    import numpy as np
+
+    hps = {"num_round": "3", "objective": "binary:logistic", "_kfold": "3", "_num_cv_round": "2"}
+    files = {"train/t.csv": rows(), "validation/v.csv": rows(30)}
+    root = ml_root(hps, {"train": "csv", "validation": "csv"}, files)
+    code, out, failure = run(root, "3.0-5", capsys)
+    assert (code, failure) == (0, None)
+    assert "INFO] Run 2-round of 3-fold cross validation with 90 rows\n" in out
+    assert sorted(os.listdir(root / "model")) == [f"xgboost-model-{i}" for i in range(6)]
+    assert "INFO] The overall metrics of 2-round cross validation\n" in out
+    cv_lines = [line for line in metric_lines(out) if line.startswith("[3]\t")]
+    assert len(cv_lines) == 3
+    assert re.fullmatch(r"\[3\]\ttrain-logloss:\d\.\d{5}\tvalidation-logloss:\d\.\d{5}", cv_lines[-1])
+    predictions = np.loadtxt(root / "output" / "data" / "predictions.csv", delimiter=",")
+    assert predictions.shape == (90, 3)
+    assert set(np.unique(predictions[:, 2])) <= {0.0, 1.0}
+    assert "INFO] Storing predictions on validation set(s) in /opt/ml/output/data/predictions.csv\n" in out

@@ -189,8 +189,12 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
         model_dir=model_dir,
         checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
         container_path=name_of,
+        output_data_dir=env["SM_OUTPUT_DATA_DIR"],
     )
-    train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx)
+    combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
+    if combined is not None:
+        log.info("Read both train and validation data into one DMatrix")
+    train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
 
 
 def _reread_configs(layout: Layout, env: Mapping[str, str], environ: Mapping[str, str]) -> None:
@@ -243,6 +247,29 @@ def _align_widths(a: Any, b: Any) -> tuple[Any, Any]:
             f = d.features.tocsr()
             d.features = sp.csr_matrix((f.data, f.indices, f.indptr), shape=(f.shape[0], width))
     return a, b
+
+
+def _concat(a: Any, b: Any | None) -> Any:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from sagelocal.emulator.algorithms.xgboost.data import LoadedData
+
+    if b is None:
+        return a
+    if sp.issparse(a.features) or sp.issparse(b.features):
+        features = sp.vstack([sp.csr_matrix(a.features), sp.csr_matrix(b.features)]).tocsr()
+    else:
+        features = np.vstack([a.features, b.features])
+    weights = None
+    if a.weights is not None or b.weights is not None:
+        weights = np.concatenate(
+            [
+                w if w is not None else np.ones(d.num_row, np.float32)
+                for d, w in ((a, a.weights), (b, b.weights))
+            ]
+        )
+    return LoadedData(features=features, labels=np.concatenate([a.labels, b.labels]), weights=weights)
 
 
 def _dmatrix(loaded: Any) -> Any:

@@ -93,6 +93,7 @@ class JobContext:
     checkpoint_dir: str | None = None
     container_path: Any = str  # callable: host path -> container path, for log lines
     verbose_native: bool = True  # 0.72: print XGBoost's C++ "tree pruning end" lines (silent=0)
+    output_data_dir: str | None = None  # SM_OUTPUT_DATA_DIR (k-fold predictions.csv)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -319,9 +320,11 @@ def _map_training_error(e: Exception, version: ImageVersion) -> Exception:
     return AlgorithmError(f"XGB train call failed with exception:\n {text}")
 
 
-def train_job(cfg: TrainingConfig, dtrain: Any, dval: Any | None, ctx: JobContext) -> Any:
-    """Train, print one line per round, save ``xgboost-model``. Returns the booster."""
-    import xgboost as xgb
+def train_job(
+    cfg: TrainingConfig, dtrain: Any, dval: Any | None, ctx: JobContext, dtrain_val: Any | None = None
+) -> Any:
+    """Train, print one line per round, save ``xgboost-model``. Returns the booster (None for k-fold, which
+    saves ``xgboost-model-<i>`` and ``predictions.csv``). ``dtrain_val`` holds train + validation rows."""
 
     version, log = ctx.version, ctx.log
     is_3 = version.name == "3.0-5"
@@ -342,6 +345,10 @@ def train_job(cfg: TrainingConfig, dtrain: Any, dval: Any | None, ctx: JobContex
     evals = [(dtrain, "train")]
     if dval is not None:
         evals.append((dval, "validation"))
+
+    if cfg.kfold and dtrain_val is not None:
+        _cross_validate(cfg, params, builtin, custom, tuning, dtrain, dval, dtrain_val, ctx)
+        return None
 
     xgb_model, iteration = load_checkpoint(ctx.checkpoint_dir)
     if xgb_model is not None:
@@ -371,24 +378,9 @@ def train_job(cfg: TrainingConfig, dtrain: Any, dval: Any | None, ctx: JobContex
         callbacks.append(early_stop)
 
     feval = metrics_mod.make_custom_metric(version, custom)
-    num_rounds = cfg.num_round - iteration
-    try:
-        booster = xgb.Booster(params, [dtrain] + [d for d, _ in evals], model_file=xgb_model)
-        container = xgb.callback.CallbackContainer(
-            [_in_order(callbacks)], metric=feval, output_margin=metrics_mod.receives_margin(version)
-        )
-        booster = container.before_training(booster)
-        for i in range(num_rounds):
-            if container.before_iteration(booster, i, dtrain, evals):
-                break
-            booster.update(dtrain, iteration=i)
-            if container.after_iteration(booster, i, dtrain, evals):
-                break
-        booster = container.after_training(booster)
-    except (UserError, AlgorithmError):
-        raise
-    except Exception as e:
-        raise _map_training_error(e, version) from e
+    booster, _ = _boost(
+        params, dtrain, evals, cfg.num_round - iteration, callbacks, feval, version, xgb_model
+    )
 
     if version.legacy and early_stop is not None and booster.num_boosted_rounds() < cfg.num_round:
         best = int(booster.attr("best_iteration") or 0)
@@ -404,6 +396,139 @@ def train_job(cfg: TrainingConfig, dtrain: Any, dval: Any | None, ctx: JobContex
         log.line("FINAL_MODEL_SAVE: Saving final model as master")
     write_model(booster, version, os.path.join(ctx.model_dir, MODEL_NAME))
     return booster
+
+
+def _boost(
+    params: dict[str, Any],
+    dtrain: Any,
+    evals: list[tuple[Any, str]],
+    num_rounds: int,
+    callbacks: list[Any],
+    feval: Any,
+    version: ImageVersion,
+    xgb_model: str | None = None,
+) -> Any:
+    import xgboost as xgb
+
+    try:
+        booster = xgb.Booster(params, [dtrain] + [d for d, _ in evals], model_file=xgb_model)
+        container = xgb.callback.CallbackContainer(
+            [_in_order(callbacks)], metric=feval, output_margin=metrics_mod.receives_margin(version)
+        )
+        booster = container.before_training(booster)
+        for i in range(num_rounds):
+            if container.before_iteration(booster, i, dtrain, evals):
+                break
+            booster.update(dtrain, iteration=i)
+            if container.after_iteration(booster, i, dtrain, evals):
+                break
+        return container.after_training(booster), container.history
+    except (UserError, AlgorithmError):
+        raise
+    except Exception as e:
+        raise _map_training_error(e, version) from e
+
+
+def _cross_validate(
+    cfg: TrainingConfig,
+    params: dict[str, Any],
+    builtin: list[str],
+    custom: list[str],
+    tuning: list[str] | None,
+    dtrain: Any,
+    dval: Any | None,
+    dtrain_val: Any,
+    ctx: JobContext,
+) -> None:
+    """``_kfold`` (1.2-2+): repeated (stratified) k-fold over train + validation rows; one model per fold,
+    fold-mean metric lines, and the out-of-fold predictions in ``output/data/predictions.csv``.
+
+    1.7-1 and 3.0-5 evaluate every fold on the full train/validation sets (their watchlist is not the fold's);
+    earlier images evaluate on the fold. The folds are drawn with ``random_state=0`` (the image draws them at
+    random), so reruns are identical."""
+    import numpy as np
+    from scipy import stats
+    from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
+
+    version, log = ctx.version, ctx.log
+    kfold = int(cfg.kfold or 0)
+    repeats = int(cfg.num_cv_round or 1)
+    rows = int(dtrain_val.num_row())
+    log.info(f"Run {repeats}-round of {kfold}-fold cross validation with {rows} rows")
+    objective = str(params.get("objective", ""))
+    classification = bool(params.get("num_class")) or objective.startswith("binary:")
+    labels = dtrain_val.get_label()
+    splitter = (
+        RepeatedStratifiedKFold(n_splits=kfold, n_repeats=repeats, random_state=0)
+        if classification
+        else RepeatedKFold(n_splits=kfold, n_repeats=repeats, random_state=0)
+    )
+    predicted = np.zeros((rows, repeats))
+    probability = np.zeros((rows, repeats))
+    seen = np.zeros(rows, dtype=int)
+    histories: list[Any] = []
+    feval = metrics_mod.make_custom_metric(version, custom)
+    os.makedirs(ctx.model_dir, exist_ok=True)
+    full_watchlist = [(dtrain, "train")] + ([(dval, "validation")] if dval is not None else [])
+    for fold, (train_idx, val_idx) in enumerate(
+        splitter.split(X=np.zeros(rows), y=labels if classification else None)
+    ):
+        fold_train = dtrain_val.slice(train_idx)
+        fold_val = dtrain_val.slice(val_idx)
+        evals = (
+            full_watchlist if version.at_least("1.7-1") else [(fold_train, "train"), (fold_val, "validation")]
+        )
+        callbacks: list[Any] = [_make_monitor(ctx, custom, 0)]
+        stop = _early_stopping(cfg, version, builtin, custom, tuning, True, evals, log)
+        if stop is not None:
+            callbacks.append(stop)
+        log.info(f"Train cross validation fold {fold % kfold + 1}")
+        booster, history = _boost(params, fold_train, evals, cfg.num_round, callbacks, feval, version)
+        histories.append(history)
+        write_model(booster, version, os.path.join(ctx.model_dir, f"{MODEL_NAME}-{fold}"))
+        output = booster.predict(fold_val)
+        column = seen[val_idx]
+        if classification and output.ndim > 1:
+            chosen = np.argmax(output, axis=-1)
+            predicted[val_idx, column] = chosen
+            probability[val_idx, column] = output[np.arange(len(chosen)), chosen]
+        elif classification:
+            predicted[val_idx, column] = 1 * (output > 0.5)
+            probability[val_idx, column] = output
+        else:
+            predicted[val_idx, column] = output
+        seen[val_idx] += 1
+        if (fold + 1) % kfold == 0:
+            log.info(f"The metrics of round {(fold + 1) // kfold} cross validation")
+            log.line(_cv_line(version, cfg.num_round, histories[-kfold:]))
+    if repeats > 1:
+        log.info(f"The overall metrics of {repeats}-round cross validation")
+        log.line(_cv_line(version, cfg.num_round, histories))
+
+    columns = [labels]
+    if classification:
+        columns.append(probability.mean(axis=-1))
+        columns.append(np.ravel(stats.mode(predicted, axis=1, keepdims=True).mode[:, 0]))
+    else:
+        columns.append(predicted.mean(axis=-1))
+    output_dir = ctx.output_data_dir or os.path.join(os.path.dirname(ctx.model_dir), "output", "data")
+    os.makedirs(output_dir, exist_ok=True)
+    path = os.path.join(output_dir, "predictions.csv")
+    log.info(f"Storing predictions on validation set(s) in {ctx.container_path(path)}")
+    np.savetxt(path, np.vstack(columns).T, delimiter=",", fmt="%f")
+
+
+def _cv_line(version: ImageVersion, num_round: int, histories: list[Any]) -> str:
+    """``print_cv_metric``: ``[<num_round>]`` then, metric by metric, each set's fold mean."""
+    import numpy as np
+
+    parts = [f"[{num_round}]"]
+    data_names = list(histories[0].keys())
+    for metric in histories[0]["train"]:
+        for data in data_names:
+            values = [float(h[data][metric][-1]) for h in histories]
+            parts.append(f"{data}-{metric}:{np.mean(values):.5f}")
+    return "\t".join(parts)
 
 
 def _early_stopping(
