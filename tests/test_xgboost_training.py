@@ -367,3 +367,20 @@ def test_kfold_writes_one_model_per_fold_and_predictions(ml_root, capsys):
     assert predictions.shape == (90, 3)
     assert set(np.unique(predictions[:, 2])) <= {0.0, 1.0}
     assert "INFO] Storing predictions on validation set(s) in /opt/ml/output/data/predictions.csv\n" in out
+
+
+def test_dask_gpu_training_needs_a_gpu(ml_root, capsys):
+    hps = {
+        "num_round": "2",
+        "objective": "binary:logistic",
+        "use_dask_gpu_training": "true",
+        "tree_method": "gpu_hist",
+    }
+    root = ml_root(hps, {"train": "libsvm"}, {"train/t": "1 0:1 1:2\n0 0:2 1:1\n"})
+    code, _, failure = run(root, "1.7-1", capsys)
+    assert code == 1
+    assert failure == (
+        "ClientError: Some configurations unsuitable for Dask GPU training were found: Dask training is only "
+        "available for `gpu_hist` training on GPU instances.. Dask training is only supported for CSV and "
+        "Parquet input."  # the image joins messages that end in "." with ". "
+    )

@@ -153,6 +153,9 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
 
     if version.at_least("1.5-1"):
         log.info(f"Determined {int(env.get('SM_NUM_GPUS', '0') or 0)} GPU(s) available on the instance.")
+    num_gpus = int(env.get("SM_NUM_GPUS", "0") or 0)
+    if cfg.use_dask_gpu_training and version.at_least("1.5-1"):
+        _check_dask_gpu(validated, num_gpus, len(hosts), data_format, layout.input_data_config)
     if len(hosts) > 1:
         log.warning(
             f"Distributed training over {len(hosts)} hosts is not emulated; "
@@ -195,6 +198,31 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
     if combined is not None:
         log.info("Read both train and validation data into one DMatrix")
     train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
+
+
+def _check_dask_gpu(
+    validated: Mapping[str, Any],
+    num_gpus: int,
+    num_hosts: int,
+    data_format: str,
+    data_config: Mapping[str, Any],
+) -> None:
+    """``use_dask_gpu_training=true`` (1.5-1+): sagelocal has no GPU, so this always fails as the image does
+    on a CPU instance (``distributed_gpu_training.validate_gpu_train_configuration``)."""
+    problems = []
+    if validated.get("tree_method") != "gpu_hist" or num_gpus == 0:
+        problems.append("Dask training is only available for `gpu_hist` training on GPU instances.")
+    if data_config["train"].get("TrainingInputMode") == "Pipe":
+        problems.append("Dask training is not supported for pipe mode input. Please use File mode.")
+    if data_format not in ("csv", "parquet"):
+        problems.append("Dask training is only supported for CSV and Parquet input.")
+    replicated = all(c.get("S3DistributionType") == "FullyReplicated" for c in data_config.values())
+    if not replicated and num_hosts > 1:
+        problems.append("Dask distributed training requires FullyReplicated data.")
+    if problems:
+        raise UserError(
+            f"Some configurations unsuitable for Dask GPU training were found: {'. '.join(problems)}"
+        )
 
 
 def _reread_configs(layout: Layout, env: Mapping[str, str], environ: Mapping[str, str]) -> None:
