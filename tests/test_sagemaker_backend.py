@@ -165,7 +165,10 @@ def test_unknown_profile_is_one_line(no_aws: pytest.MonkeyPatch) -> None:
     no_aws.setenv("AWS_PROFILE", "nope")
     with pytest.raises(BackendError) as info:
         SageMakerBackend().check()
-    assert str(info.value) == ("The config profile (nope) could not be found (to use --backend sagemaker)")
+    assert str(info.value) == (
+        "The config profile (nope) could not be found: set AWS_PROFILE to a profile in your AWS config "
+        "(or unset it) to use --backend sagemaker."
+    )
 
 
 @pytest.mark.parametrize("role", [config.DUMMY_ROLE_ARN, None, ""])
@@ -217,6 +220,15 @@ def test_poll_interval_is_short_only_for_a_loopback_endpoint(dummy_aws: pytest.M
 
 def test_poll_interval_without_configuration_does_not_raise(no_aws: pytest.MonkeyPatch) -> None:
     assert SageMakerBackend().poll_interval == 5.0
+
+
+def test_logs_client_retries_like_the_sdk_only_against_aws(dummy_aws: pytest.MonkeyPatch) -> None:
+    # Config(retries={"max_attempts": 15}) means 15 retries: 16 attempts in all
+    assert SageMakerBackend()._client("logs").meta.config.retries["total_max_attempts"] == 16
+    dummy_aws.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://127.0.0.1:8123")
+    client = SageMakerBackend()._client("logs")
+    assert client.meta.endpoint_url == "http://127.0.0.1:8123"
+    assert (client.meta.config.retries or {}).get("total_max_attempts") != 16
 
 
 def test_url_helpers() -> None:

@@ -208,14 +208,20 @@ class SageMakerBackend:
             return self._session
         import boto3
         import botocore.session
+        from botocore.exceptions import ProfileNotFound
 
         core = botocore.session.Session()
         region = self._region_override or os.environ.get("AWS_REGION") or None
         try:
             region = region or core.get_config_variable("region")
             credentials = core.get_credentials()
-        except Exception as exc:  # e.g. ProfileNotFound for a misspelt AWS_PROFILE
-            raise BackendError(f"{' '.join(str(exc).split())} (to use --backend sagemaker)") from None
+        except ProfileNotFound as exc:
+            raise BackendError(
+                f"{exc}: set AWS_PROFILE to a profile in your AWS config (or unset it) "
+                "to use --backend sagemaker."
+            ) from None
+        except Exception as exc:  # e.g. a malformed config file or credential_process
+            raise BackendError(f"{' '.join(str(exc).split())} (needed to use --backend sagemaker)") from None
         if credentials is None:
             raise BackendError(NO_CREDENTIALS)
         if not region:
@@ -231,6 +237,9 @@ class SageMakerBackend:
             session = self._boto_session()
             cfg = Config(user_agent_extra="sagelocal")
             client = session.client(service, config=cfg)
+            if service == "logs" and is_aws_url(client.meta.endpoint_url):
+                # CloudWatch Logs throttles polling (DescribeLogStreams: 5 TPS); the SDK retries 15 times.
+                client = session.client(service, config=cfg.merge(Config(retries={"max_attempts": 15})))
             if service == "s3" and is_loopback_url(client.meta.endpoint_url):
                 # A local server has no wildcard DNS for virtual-hosted buckets (bucket.localhost).
                 client = session.client(service, config=cfg.merge(Config(s3={"addressing_style": "path"})))
