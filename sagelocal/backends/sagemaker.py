@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import ipaddress
-import logging
 import os
 import time
 from collections.abc import Iterator
@@ -91,6 +90,8 @@ def _retrieve_image_uri(version: str, region: str) -> str:
 @contextlib.contextmanager
 def _quiet_sdk() -> Iterator[None]:
     """Import and call the SageMaker SDK without its v2-deprecation banner and config-file INFO lines."""
+    import logging
+
     config_logger = logging.getLogger("sagemaker.config")
     if config_logger.level == logging.NOTSET:
         config_logger.setLevel(logging.WARNING)
