@@ -1,4 +1,5 @@
-"""The CloudWatch-style log store over a real SQLite file: the semantics the SageMaker SDK and boto3 rely on."""
+"""The CloudWatch-style log store over a real SQLite file: the semantics the SageMaker SDK and boto3
+rely on."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import pytest
 
 from sagelocal.emulator.db import Database
 from sagelocal.emulator.errors import ResourceNotFoundException
-from sagelocal.emulator.logstore import TRAINING_LOG_GROUP, InvalidParameterException, LogStore, render_message
+from sagelocal.emulator.logstore import (
+    TRAINING_LOG_GROUP,
+    InvalidParameterException,
+    LogStore,
+    render_message,
+)
 
 G = TRAINING_LOG_GROUP
 
@@ -159,7 +165,10 @@ def test_filter_log_events(store: LogStore) -> None:
     ]
     names = store.filter_log_events(G, stream_names=["zzz/algo-1-1"], start_time=2, end_time=3)
     assert [e["message"] for e in names["events"]] == ["[0]#011train-error:0.9"]
-    assert store.filter_log_events(G, stream_prefix="job/", start_time=2, end_time=4)["events"][-1]["timestamp"] == 3
+    assert (
+        store.filter_log_events(G, stream_prefix="job/", start_time=2, end_time=4)["events"][-1]["timestamp"]
+        == 3
+    )
 
 
 def test_filter_log_events_pagination(store: LogStore) -> None:
