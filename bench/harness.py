@@ -27,8 +27,9 @@ class Measurement:
         return statistics.median(self.max_rss_mb) if self.max_rss_mb else float("nan")
 
 
-def run_process(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None,
-                check: bool = True) -> tuple[float, float]:
+def run_process(
+    argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None, check: bool = True
+) -> tuple[float, float]:
     """Run ``argv`` to completion; return (wall seconds, peak RSS of that child in MB)."""
     start = time.perf_counter()
     proc = subprocess.Popen(list(argv), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -44,8 +45,9 @@ def run_process(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Pat
     return elapsed, usage.ru_maxrss / 1024
 
 
-def interleave(commands: dict[str, Callable[[], tuple[float, float]]], repeat: int,
-               warmup: int = 1) -> dict[str, Measurement]:
+def interleave(
+    commands: dict[str, Callable[[], tuple[float, float]]], repeat: int, warmup: int = 1
+) -> dict[str, Measurement]:
     """Run each command ``repeat`` times, round-robin, after ``warmup`` untimed rounds."""
     for _ in range(warmup):
         for fn in commands.values():
@@ -69,5 +71,7 @@ def machine_description() -> str:
     except OSError:
         pass
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )

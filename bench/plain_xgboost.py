@@ -13,8 +13,14 @@ from pathlib import Path
 import pandas as pd
 import xgboost as xgb
 
-PARAMS = {"max_depth": 5, "eta": 0.2, "gamma": 4, "min_child_weight": 6, "subsample": 0.8,
-          "objective": "binary:logistic"}
+PARAMS = {
+    "max_depth": 5,
+    "eta": 0.2,
+    "gamma": 4,
+    "min_child_weight": 6,
+    "subsample": 0.8,
+    "objective": "binary:logistic",
+}
 
 
 def main(train_csv: str, out_dir: str) -> None:

@@ -100,12 +100,21 @@ def version_from_image_uri(uri: str) -> ImageVersion:
 
 def image_uri_for(version: str, region: str = "us-east-1") -> str:
     """The real ECR URI of a version, as the SageMaker SDK's ``image_uris.retrieve('xgboost', …)`` gives it."""
-    legacy = {"us-east-1": "811284229777", "us-east-2": "825641698319", "us-west-2": "433757028032",
-              "eu-west-1": "685385470294"}
-    modern = {"us-east-1": "683313688378", "us-east-2": "257758044811", "us-west-2": "246618743249",
-              "eu-west-1": "141502667606"}
+    legacy = {
+        "us-east-1": "811284229777",
+        "us-east-2": "825641698319",
+        "us-west-2": "433757028032",
+        "eu-west-1": "685385470294",
+    }
+    modern = {
+        "us-east-1": "683313688378",
+        "us-east-2": "257758044811",
+        "us-west-2": "246618743249",
+        "eu-west-1": "141502667606",
+    }
     v = get_version(version)
     if v.name == "1":
         return f"{legacy.get(region, legacy['us-east-1'])}.dkr.ecr.{region}.amazonaws.com/xgboost:1"
     suffix = "-cpu-py3" if v.name in ("0.90-1", "0.90-2", "1.0-1") else ""
-    return f"{modern.get(region, modern['us-east-1'])}.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:{v.name}{suffix}"
+    account = modern.get(region, modern["us-east-1"])
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:{v.name}{suffix}"

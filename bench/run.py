@@ -1,0 +1,442 @@
+"""sagelocal benchmarks: whole-process wall times and peak memory, interleaved runs, medians and ratios.
+
+    python bench/run.py                 # every target, results written to bench/RESULTS.md
+    python bench/run.py tutorial startup --repeat 7
+
+Targets (issue "Fast"): the tutorial job against a plain xgboost script, CLI start-up against importing typer and
+rich, job overhead through a running server, loading a ~1 GB CSV against xgboost's own text loader, training on
+it, and the docker backend against the local one. Nothing here is asserted: the figures go to RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from harness import Measurement, interleave, machine_description, run_process  # noqa: E402
+
+PY = sys.executable
+SAGELOCAL = str(Path(PY).with_name("sagelocal"))
+TUTORIAL_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest"
+TUTORIAL_HPS = [
+    "max_depth=5",
+    "eta=0.2",
+    "gamma=4",
+    "min_child_weight=6",
+    "subsample=0.8",
+    "silent=0",
+    "objective=binary:logistic",
+    "num_round=100",
+]
+WORK = HERE / "_work"
+
+
+def env_with_home(home: Path) -> dict[str, str]:
+    return {**os.environ, "SAGELOCAL_HOME": str(home)}
+
+
+def bank_csvs() -> tuple[Path, Path]:
+    import bank_data
+
+    dest = WORK / "bank"
+    train, test = dest / "train.csv", dest / "test.csv"
+    if not (train.exists() and test.exists()):
+        dest.mkdir(parents=True, exist_ok=True)
+        train, test = bank_data.prepare(dest)
+    return train, test
+
+
+def train_argv(backend: str, train: Path, job: str, extra: list[str] | None = None) -> list[str]:
+    argv = [
+        SAGELOCAL,
+        "train",
+        "--backend",
+        backend,
+        "--train",
+        str(train),
+        "--content-type",
+        "csv",
+        "--image-uri",
+        TUTORIAL_IMAGE,
+        "--job-name",
+        job,
+        "--wait",
+    ]
+    for hp in TUTORIAL_HPS:
+        argv += ["-H", hp]
+    return argv + (extra or [])
+
+
+# --- targets ------------------------------------------------------------------------------------------
+
+
+def target_tutorial(repeat: int) -> list[str]:
+    """The tutorial job through `sagelocal train --backend local --wait` vs a plain xgboost script."""
+    train, _ = bank_csvs()
+    home = Path(tempfile.mkdtemp(prefix="bench-home-", dir=WORK))
+    counter = iter(range(10_000))
+    out = WORK / "plain-out"
+
+    def sagelocal_run() -> tuple[float, float]:
+        return run_process(train_argv("local", train, f"bench-{next(counter)}"), env=env_with_home(home))
+
+    def plain_run() -> tuple[float, float]:
+        return run_process([PY, str(HERE / "plain_xgboost.py"), str(train), str(out)])
+
+    res = interleave({"plain script": plain_run, "sagelocal train --wait": sagelocal_run}, repeat)
+    shutil.rmtree(home, ignore_errors=True)
+    ratio = res["sagelocal train --wait"].median / res["plain script"].median
+    return [
+        "## 1. The tutorial job (28,831 × 59, 100 rounds)",
+        "",
+        "Target: `sagelocal train --backend local --wait` ≤ 1.5× a plain script that loads the same CSV, trains",
+        "the same model and writes model.tar.gz (`bench/plain_xgboost.py`).",
+        "",
+        *table(res),
+        "",
+        f"**Ratio: {ratio:.2f}×** — {'met' if ratio <= 1.5 else 'NOT met'} (target ≤ 1.5×).",
+        "",
+    ]
+
+
+def target_startup(repeat: int) -> list[str]:
+    """`sagelocal --help` vs `python -c "import typer, rich"`."""
+    res = interleave(
+        {
+            'python -c "import typer, rich"': lambda: run_process([PY, "-c", "import typer, rich"]),
+            "sagelocal --help": lambda: run_process([SAGELOCAL, "--help"]),
+        },
+        repeat,
+    )
+    ratio = res["sagelocal --help"].median / res['python -c "import typer, rich"'].median
+    return [
+        "## 2. CLI start-up",
+        "",
+        'Target: `sagelocal --help` ≤ 1.5× `python -c "import typer, rich"`.',
+        "",
+        *table(res),
+        "",
+        f"**Ratio: {ratio:.2f}×** — {'met' if ratio <= 1.5 else 'NOT met'} (target ≤ 1.5×).",
+        "",
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def target_overhead(repeat: int) -> list[str]:
+    """create → Completed for a 1-round job on a 100-row file, through an already running `sagelocal serve`."""
+    import boto3
+
+    home = Path(tempfile.mkdtemp(prefix="bench-serve-", dir=WORK))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [SAGELOCAL, "serve", "--port", str(port)],
+        env=env_with_home(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        kw = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+        s3 = boto3.client("s3", endpoint_url=url, **kw)
+        sm = boto3.client("sagemaker", endpoint_url=url, **kw)
+        for _ in range(100):
+            try:
+                s3.list_buckets()
+                break
+            except Exception:
+                time.sleep(0.1)
+        s3.create_bucket(Bucket="bench")
+        rows = "\n".join(f"{i % 2},{i},{i * 0.5},{(i * 7) % 13}" for i in range(100)) + "\n"
+        s3.put_object(Bucket="bench", Key="small/train.csv", Body=rows.encode())
+        request = {
+            "AlgorithmSpecification": {
+                "TrainingImage": TUTORIAL_IMAGE.replace("xgboost:latest", "xgboost:1"),
+                "TrainingInputMode": "File",
+            },
+            "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
+            "HyperParameters": {"num_round": "1", "objective": "binary:logistic"},
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "ContentType": "csv",
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": "s3://bench/small/",
+                            "S3DataDistributionType": "FullyReplicated",
+                        }
+                    },
+                }
+            ],
+            "OutputDataConfig": {"S3OutputPath": "s3://bench/out"},
+            "ResourceConfig": {"InstanceType": "ml.m4.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        }
+        times: list[float] = []
+        for i in range(repeat + 1):
+            name = f"overhead-{i}"
+            start = time.perf_counter()
+            sm.create_training_job(**{**request, "TrainingJobName": name})
+            while True:
+                status = sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+                if status != "InProgress":
+                    break
+                time.sleep(0.02)
+            if status != "Completed":
+                raise RuntimeError(f"{name} ended {status}")
+            if i:  # the first job warms the page cache
+                times.append(time.perf_counter() - start)
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
+    m = Measurement("create → Completed (1 round, 100 rows)", times)
+    return [
+        "## 3. Job overhead through a running server",
+        "",
+        "Target: create → Completed ≤ 0.5 s for a 1-round job on a 100-row file, `sagelocal serve` already",
+        "running, polled with boto3 every 20 ms.",
+        "",
+        *table({m.label: m}, rss=False),
+        "",
+        f"**Median: {m.median:.3f} s** — {'met' if m.median <= 0.5 else 'NOT met'} (target ≤ 0.5 s).",
+        "",
+    ]
+
+
+BIG_ROWS, BIG_COLS = 2_000_000, 60
+
+
+def big_csv() -> Path:
+    path = WORK / "big" / "train.csv"
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    code = f"""
+import numpy as np, pyarrow as pa, pyarrow.csv as pc
+rng = np.random.default_rng(7)
+with pc.CSVWriter({str(path)!r}, pa.schema([(f"c{{i}}", pa.float32()) for i in range({BIG_COLS})]),
+                  write_options=pc.WriteOptions(include_header=False)) as w:
+    for _ in range({BIG_ROWS} // 200_000):
+        x = rng.random((200_000, {BIG_COLS}), dtype=np.float32).round(4)
+        x[:, 0] = (x[:, 1] + x[:, 2] > 1.0)
+        w.write_table(pa.table({{f"c{{i}}": x[:, i] for i in range({BIG_COLS})}}))
+"""
+    subprocess.run([PY, "-c", code], check=True)
+    return path
+
+
+LOAD_XGB = """
+import sys, xgboost as xgb
+d = xgb.DMatrix(sys.argv[1] + "?format=csv&label_column=0")
+print(d.num_row(), d.num_col())
+"""
+
+LOAD_SAGELOCAL = """
+import sys
+from sagelocal.emulator.algorithms.xgboost.data import load_channel, to_dmatrix
+from sagelocal.emulator.algorithms.xgboost.logs import Log
+data, _ = load_channel([sys.argv[1]], "csv", False, Log(stream=open("/dev/null", "w")))
+d = to_dmatrix(data)
+print(d.num_row(), d.num_col())
+"""
+
+
+def target_loading(repeat: int) -> list[str]:
+    """Loading a 2,000,000 × 60 CSV into the training matrix: sagelocal's loader vs xgboost's text loader."""
+    path = big_csv()
+    size_gb = path.stat().st_size / 1e9
+    float32_mb = BIG_ROWS * (BIG_COLS - 1) * 4 / 2**20
+    res = interleave(
+        {
+            "xgboost text loader (?format=csv)": lambda: run_process([PY, "-c", LOAD_XGB, str(path)]),
+            "sagelocal loader (pyarrow → DMatrix)": lambda: run_process(
+                [PY, "-c", LOAD_SAGELOCAL, str(path)]
+            ),
+        },
+        repeat,
+        warmup=0,
+    )
+    ours, theirs = res["sagelocal loader (pyarrow → DMatrix)"], res["xgboost text loader (?format=csv)"]
+    speedup = theirs.median / ours.median
+    mem_ratio = ours.median_rss_mb / float32_mb
+    return [
+        f"## 4. Data loading ({BIG_ROWS:,} × {BIG_COLS} CSV, {size_gb:.2f} GB)",
+        "",
+        "Targets: ≥ 3× faster than xgboost's own text loader; peak memory ≤ 2.5× the float32 matrix "
+        f"({float32_mb:.0f} MiB). Whole process, including Python start-up and imports.",
+        "",
+        *table(res),
+        "",
+        f"**Speed-up: {speedup:.2f}×** — {'met' if speedup >= 3 else 'NOT met'} (target ≥ 3×). "
+        f"**Peak memory: {mem_ratio:.2f}× the float32 matrix** — {'met' if mem_ratio <= 2.5 else 'NOT met'} "
+        "(target ≤ 2.5×).",
+        "",
+    ]
+
+
+def target_scale(repeat: int) -> list[str]:
+    """The 1 GB CSV trains to completion (10 rounds, hist) through `sagelocal train`."""
+    path = big_csv()
+    home = Path(tempfile.mkdtemp(prefix="bench-scale-", dir=WORK))
+    argv = [
+        SAGELOCAL,
+        "train",
+        "--backend",
+        "local",
+        "--train",
+        str(path),
+        "--content-type",
+        "csv",
+        "--xgboost-version",
+        "3.0-5",
+        "--job-name",
+        "scale-1",
+        "--wait",
+        "--json",
+        "-H",
+        "num_round=10",
+        "-H",
+        "tree_method=hist",
+        "-H",
+        "objective=binary:logistic",
+    ]
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env_with_home(home), capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    status = "unknown"
+    try:
+        status = json.loads(proc.stdout)["TrainingJobStatus"]
+    except (ValueError, KeyError):
+        status = f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
+    peak = peak_rss_of_job(home / "jobs" / "scale-1")
+    shutil.rmtree(home, ignore_errors=True)
+    return [
+        "## 5. Scale: the 1 GB job (10 rounds, hist)",
+        "",
+        f"`sagelocal train` on the {BIG_ROWS:,} × {BIG_COLS} CSV: **{status}** in {elapsed:.1f} s wall "
+        f"(upload into the store included){peak}. Machine memory: 24 GiB.",
+        "",
+    ]
+
+
+def peak_rss_of_job(job_dir: Path) -> str:
+    """The algorithm process's peak RSS, if the supervisor recorded it."""
+    for name in ("peak_rss_mb", "supervisor.log"):
+        p = job_dir / name
+        if p.exists() and name == "peak_rss_mb":
+            return f"; algorithm peak RSS {float(p.read_text()):.0f} MiB"
+    return ""
+
+
+def target_docker(repeat: int) -> list[str]:
+    """The tutorial job through `--backend docker` vs `--backend local`."""
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as e:
+        return ["## 6. Docker backend vs local", "", f"Skipped: no Docker engine ({type(e).__name__}).", ""]
+    train, _ = bank_csvs()
+    home = Path(tempfile.mkdtemp(prefix="bench-docker-", dir=WORK))
+    counter = iter(range(10_000))
+    res = interleave(
+        {
+            "local": lambda: run_process(
+                train_argv("local", train, f"l-{next(counter)}"), env=env_with_home(home)
+            ),
+            "docker": lambda: run_process(
+                train_argv("docker", train, f"d-{next(counter)}"), env=env_with_home(home)
+            ),
+        },
+        repeat,
+    )
+    shutil.rmtree(home, ignore_errors=True)
+    ratio = res["docker"].median / res["local"].median
+    return [
+        "## 6. Docker backend vs local (the tutorial job)",
+        "",
+        *table(res),
+        "",
+        f"**Ratio docker/local: {ratio:.2f}×** (container start-up and teardown per job).",
+        "",
+    ]
+
+
+def table(results: dict[str, Measurement], rss: bool = True) -> list[str]:
+    head = "| command | runs | median wall (s) | min | max |" + (" median peak RSS (MiB) |" if rss else "")
+    sep = "|---|---|---|---|---|" + ("---|" if rss else "")
+    rows = [head, sep]
+    for m in results.values():
+        row = (
+            f"| {m.label} | {len(m.seconds)} | {m.median:.3f} | {min(m.seconds):.3f} | {max(m.seconds):.3f} |"
+        )
+        if rss:
+            row += f" {m.median_rss_mb:.0f} |"
+        rows.append(row)
+    return rows
+
+
+TARGETS: dict[str, Callable[[int], list[str]]] = {
+    "tutorial": target_tutorial,
+    "startup": target_startup,
+    "overhead": target_overhead,
+    "loading": target_loading,
+    "scale": target_scale,
+    "docker": target_docker,
+}
+DEFAULT_REPEAT = {"tutorial": 7, "startup": 15, "overhead": 15, "loading": 3, "scale": 1, "docker": 5}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("targets", nargs="*", choices=[*TARGETS, []], default=[])
+    parser.add_argument("--repeat", type=int, help="runs per command (default per target)")
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    chosen = args.targets or list(TARGETS)
+    WORK.mkdir(exist_ok=True)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured by `python bench/run.py {' '.join(args.targets)}`".rstrip() + " in one run on "
+        f"{time.strftime('%Y-%m-%d', time.gmtime())}.",
+        "",
+        f"Machine: {machine_description()}.",
+        "",
+        "Every figure is a whole-process wall time (Python start-up and imports included) from interleaved runs "
+        "after one untimed warm-up round; medians over the runs shown.",
+        "",
+    ]
+    for name in chosen:
+        print(f"== {name}", flush=True)
+        section = TARGETS[name](args.repeat or DEFAULT_REPEAT[name])
+        print("\n".join(section), flush=True)
+        lines += section
+    args.output.write_text("\n".join(lines))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
