@@ -9,13 +9,17 @@ also proves the run is offline.
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
-from server_fixture import Server, breast_cancer_csv, sagelocal_server  # noqa: F401
+from server_fixture import Server, breast_cancer_csv, clean_environ, sagelocal_server  # noqa: F401
 
 BUCKET = "sdk-tutorial"
 
@@ -159,3 +163,94 @@ def test_sdk_reports_a_failed_job(sagelocal_server: Server, tutorial_data: None)
     assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Failed - Training job failed\.*$", out, re.M), out
     assert "Training seconds:" not in out
     assert "NON-LOOPBACK ATTEMPTS: []" in out
+
+
+# --- the serve command a user starts first ------------------------------------------------------------------
+
+
+def _serve_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sagelocal.cli.app", "serve", *args]
+
+
+def test_serve_prints_the_export_lines(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = clean_environ() | {"SAGELOCAL_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        _serve_command("--port", "0"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        lines: list[str] = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("export SAGEMAKER_USER_CONFIG_OVERRIDE="):
+                break
+        url = lines[3].split("=", 1)[1]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url), lines
+        sdk_config = home / "sagemaker-sdk-config.yaml"
+        assert lines[3:] == [
+            f"export AWS_ENDPOINT_URL_SAGEMAKER={url}",
+            f"export AWS_ENDPOINT_URL_S3={url}",
+            f"export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={url}",
+            f"export AWS_ENDPOINT_URL_STS={url}",
+            "export AWS_DEFAULT_REGION=us-east-1",
+            "export AWS_ACCESS_KEY_ID=testing",
+            "export AWS_SECRET_ACCESS_KEY=testing",
+            f"export SAGEMAKER_USER_CONFIG_OVERRIDE={sdk_config}",
+        ]
+        assert all(line.startswith("# ") for line in lines[:3])  # the whole block is valid shell
+        assert "TelemetryOptOut: true" in sdk_config.read_text()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_sagelocal/health", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::"])
+def test_serve_refuses_non_loopback_addresses(host: str, tmp_path: Path) -> None:
+    env = clean_environ() | {"SAGELOCAL_HOME": str(tmp_path)}
+    result = subprocess.run(
+        _serve_command("--host", host), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"sagelocal serve: refusing to listen on {host}: not a loopback address, and sagelocal does not "
+        "check request signatures. Pass --allow-remote to serve other machines anyway.\n"
+    )
+    assert result.stdout == ""
+
+
+def test_serve_reports_a_busy_port(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = clean_environ() | {"SAGELOCAL_HOME": str(tmp_path)}
+        result = subprocess.run(
+            _serve_command("--port", str(port)), env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert result.stderr == f"sagelocal serve: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_bind_address_rules() -> None:
+    from sagelocal.server.run import ServeError, base_url, check_bind_address
+
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost", "[::1]"):
+        check_bind_address(host, allow_remote=False)
+    for host in ("0.0.0.0", "::", "10.1.2.3"):
+        with pytest.raises(ServeError):
+            check_bind_address(host, allow_remote=False)
+        check_bind_address(host, allow_remote=True)
+    assert base_url("0.0.0.0", 9090) == "http://127.0.0.1:9090"
+    assert base_url("::", 9090) == "http://[::1]:9090"
+    assert base_url("::1", 9090) == "http://[::1]:9090"
+    assert base_url("localhost", 9090) == "http://localhost:9090"

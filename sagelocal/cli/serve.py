@@ -30,7 +30,7 @@ def serve(
     try:
         run_server(host=host, port=port, backend=backend, allow_remote=allow_remote)
     except ServeError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        typer.echo(f"sagelocal serve: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         pass

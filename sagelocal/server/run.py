@@ -32,7 +32,12 @@ SageMaker:
 
 
 class ServeError(Exception):
-    """The server cannot start; ``str()`` is the one-line reason."""
+    """The server cannot start; ``str()`` is the one-line reason. ``exit_code`` follows the CLI's codes:
+    2 for a refused option (non-loopback host, unknown backend), 1 when starting failed."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def is_loopback(host: str) -> bool:
@@ -56,7 +61,8 @@ def check_bind_address(host: str, allow_remote: bool) -> None:
     if not allow_remote and not is_loopback(host):
         raise ServeError(
             f"refusing to listen on {host}: not a loopback address, and sagelocal does not check request "
-            "signatures. Pass --allow-remote to serve other machines anyway."
+            "signatures. Pass --allow-remote to serve other machines anyway.",
+            exit_code=2,
         )
 
 
@@ -116,7 +122,9 @@ def serve(
 ) -> None:
     """Serve until interrupted. ``port=0`` picks a free port (the printed URL names it). Raises ServeError."""
     if backend not in RUNNERS:
-        raise ServeError(f"unknown backend '{backend}' for serve: choose one of {', '.join(RUNNERS)}.")
+        raise ServeError(
+            f"unknown backend '{backend}' for serve: choose one of {', '.join(RUNNERS)}.", exit_code=2
+        )
     check_bind_address(host, allow_remote)
     sock = _bind(host, port)
     try:
@@ -158,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(args.host, args.port, args.backend, args.allow_remote)
     except ServeError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 2
+        print(f"sagelocal serve: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         pass
     return 0
