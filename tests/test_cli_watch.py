@@ -80,7 +80,7 @@ class ScriptedBackend:
 def run(backend: ScriptedBackend) -> tuple[str, dict[str, Any]]:
     out = io.StringIO()
     final = JobWatcher(
-        backend, "xgb-1", out=out, poll_interval=0.0, sleep=lambda s: None, color=False
+        backend, "xgb-1", out=out, poll_interval=0.0, dot_interval=0.0, sleep=lambda s: None, color=False
     ).watch()
     return out.getvalue(), final
 
@@ -290,6 +290,7 @@ def test_describe_interval_limits_describes() -> None:
         out=io.StringIO(),
         poll_interval=10.0,
         describe_interval=30.0,
+        dot_interval=0.0,
         sleep=lambda s: None,
         clock=lambda: float(next(clock)),
         color=False,
@@ -299,3 +300,27 @@ def test_describe_interval_limits_describes() -> None:
     # a describe only once 30 s passed: three polls print three dots before the next status line
     assert text.startswith("2020-07-11 11:34:39 Starting - Starting the training job...\n2020-07-11 11:35:39")
     assert backend.describes == 2
+
+
+def test_dots_are_rate_limited_while_polling_fast() -> None:
+    """Polling every 0.2 s, a dot comes at most once a second (the SDK's come once per 10 s poll)."""
+    now_ms = [0]
+
+    def sleep(seconds: float) -> None:
+        now_ms[0] += round(seconds * 1000)
+
+    backend = ScriptedBackend([describe(1, stamp(0))] * 11 + [describe(7, stamp(9))], [(12, 1, "log")])
+    watcher = JobWatcher(
+        backend,
+        "xgb-1",
+        out=io.StringIO(),
+        poll_interval=0.2,
+        sleep=sleep,
+        clock=lambda: now_ms[0] / 1000,
+        color=False,
+    )
+    assert watcher.dot_interval == 1.0
+    watcher.watch()
+    first = watcher.out.getvalue().splitlines()[0]  # type: ignore[union-attr]
+    # 11 polls without a log, at 0.0, 0.2, …, 2.0 s: dots at 0, 1 and 2 s
+    assert first == "2020-07-11 11:34:39 Starting - Starting the training job..."

@@ -3,8 +3,8 @@
 This mirrors ``sagemaker.session._logs_for_job`` (reference sagemaker-api §8), polling faster:
 
 * first the status line(s) of the first DescribeTrainingJob, with no newline;
-* on every poll the new log events (messages as stored, so tabs show as ``#011``), or one ``.`` while the job
-  has written no log yet (no log stream exists);
+* on every poll the new log events (messages as stored, so tabs show as ``#011``), or a ``.`` while the job
+  has written no log yet (no log stream exists), at most one a second;
 * when the secondary status changed, ``\\n`` and then every transition added since the last print, each
   stamped ``YYYY-MM-DD HH:MM:SS`` with the description's ``LastModifiedTime`` in UTC;
 * at a terminal status ``\\n``, one more pause and a last log flush;
@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 DEFAULT_POLL_INTERVAL = 0.2
+MIN_DOT_INTERVAL = 1.0
 #: ``sagemaker.logs.ColorWrap`` colours, one per log stream, used when the output is a terminal.
 STREAM_COLORS = (34, 35, 32, 36, 33)
 
@@ -110,6 +111,7 @@ class JobWatcher:
     out: TextIO | None = None
     poll_interval: float | None = None
     describe_interval: float | None = None
+    dot_interval: float | None = None
     color: bool | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
@@ -117,12 +119,17 @@ class JobWatcher:
     _seen_events: bool = False
     _streams: dict[str, int] = field(default_factory=dict)
     _line_open: bool = False  # the output does not end with a newline
+    _last_dot: float | None = None
 
     def __post_init__(self) -> None:
         if self.poll_interval is None:
             self.poll_interval = float(getattr(self.backend, "poll_interval", DEFAULT_POLL_INTERVAL))
         if self.describe_interval is None:
             self.describe_interval = float(getattr(self.backend, "describe_interval", 0.0))
+        if self.dot_interval is None:
+            # The SDK prints a dot per 10 s poll; polling fast, a dot per poll would flood a long wait
+            # (e.g. a Docker image build), so dots come at most once a second.
+            self.dot_interval = max(self.poll_interval, MIN_DOT_INTERVAL)
 
     @property
     def stream(self) -> TextIO:
@@ -152,6 +159,11 @@ class JobWatcher:
                 raise
             events = []
         if not events and not self._seen_events:
+            if self.dot_interval:
+                now = self.clock()
+                if self._last_dot is not None and now - self._last_dot < self.dot_interval:
+                    return
+                self._last_dot = now
             self.write(".")
             return
         self._seen_events = True
