@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -38,14 +41,13 @@ DEFAULT_BASE_IMAGE = "python:3.11-slim"
 OFFLINE_BASE_IMAGE = "sagelocal-base:bookworm"
 BUILD_HASH_LABEL = "org.sagelocal.build-hash"
 VERSION_LABEL = "org.sagelocal.xgboost-image-version"
-#: The xgboost release every image pins (pyproject.toml pins the same one for the local backend).
-XGBOOST_PIN = "xgboost==3.0.5"
-#: What the algorithm imports at run time (the SageMaker SDK reads RecordIO-protobuf). xgboost itself is
-#: installed without its dependencies: its only extra one, nvidia-nccl-cu12, is for multi-GPU training and
-#: weighs ~470 MB.
-RUNTIME_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "sagemaker")
+#: xgboost is installed without its dependencies: the only extra one, nvidia-nccl-cu12 (~470 MB), serves
+#: multi-GPU training.
+NO_DEPS = ("xgboost",)
 
 Log = Callable[[str], None]
+#: Seconds to wait for the engine to answer a ping.
+PING_TIMEOUT = 15
 
 
 class ImageError(Exception):
@@ -65,20 +67,25 @@ def unreachable_message(reason: object) -> str:
     return f"Docker engine not reachable: {engine_address()}: {text} — start dockerd or use --backend local"
 
 
-def docker_client() -> docker.DockerClient:
-    """A client for the engine in ``DOCKER_HOST`` (default the local socket), checked with a ping."""
+def docker_client(timeout: float | None = None) -> docker.DockerClient:
+    """A client for the engine in ``DOCKER_HOST`` (default the local socket), checked with a quick ping.
+
+    Its requests have no timeout by default: a build step or a training job may print nothing for minutes.
+    """
     from docker.errors import DockerException
+    from requests.exceptions import RequestException
 
     import docker
 
     try:
-        client = docker.from_env(timeout=600)
-        client.ping()
-    except DockerException as e:
+        probe = docker.from_env(timeout=PING_TIMEOUT)
+        try:
+            probe.ping()
+        finally:
+            probe.close()
+        return docker.from_env(timeout=timeout)  # type: ignore[arg-type]
+    except (DockerException, RequestException, OSError) as e:
         raise DockerUnavailable(unreachable_message(_root_cause(e))) from e
-    except Exception as e:  # requests' connection errors when the socket exists but nobody answers
-        raise DockerUnavailable(unreachable_message(_root_cause(e))) from e
-    return client
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -104,12 +111,16 @@ def cache_dir() -> Path:
     return path
 
 
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
 def docker_dir() -> Path:
     """The ``docker/`` folder of the source checkout: Dockerfile, ``train``, ``build-base.sh``."""
-    path = Path(__file__).resolve().parent.parent / "docker"
-    if not (path / "Dockerfile").is_file():
+    path = repo_root() / "docker"
+    if not (path / "Dockerfile").is_file() or not (repo_root() / "pyproject.toml").is_file():
         raise ImageError(
-            f"sagelocal's image build files are missing ({path}/Dockerfile): "
+            f"sagelocal's image build files are missing ({path}/Dockerfile, pyproject.toml): "
             "build images from a source checkout"
         )
     return path
@@ -129,13 +140,41 @@ def _host_version(name: str) -> str | None:
         return None
 
 
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?")
+
+
+def project_dependencies() -> list[str]:
+    """pyproject.toml's ``[project] dependencies``: what sagelocal needs at run time."""
+    with open(repo_root() / "pyproject.toml", "rb") as f:
+        return list(tomllib.load(f)["project"]["dependencies"])
+
+
 def runtime_pins() -> list[str]:
-    """The requirements installed in the image, pinned to the host's versions where the host has them."""
-    pins = [XGBOOST_PIN]
-    for name in RUNTIME_PACKAGES:
+    """The requirements installed in the image: sagelocal's dependencies, each at the host's version when
+    the host has it (``xgboost==3.0.5`` as pyproject.toml pins it), so both backends compute with the same
+    libraries."""
+    pins = []
+    for requirement in project_dependencies():
+        match = _REQUIREMENT.match(requirement)
+        if match is None:
+            pins.append(requirement)
+            continue
+        name, extras = match.group(1), match.group(2) or ""
         version = _host_version(name)
-        pins.append(f"{name}=={version}" if version else name)
+        pins.append(f"{name}{extras}=={version}" if version else requirement)
     return pins
+
+
+def minimal_pyproject() -> str:
+    """The context's pyproject.toml: only the dependencies, so that edits elsewhere in the real one (lint
+    settings, dev tools) do not invalidate the image's dependency layers."""
+    deps = "".join(f"    {json.dumps(d)},\n" for d in project_dependencies())
+    return f'[project]\nname = "sagelocal"\ndependencies = [\n{deps}]\n'
+
+
+def _is_no_deps(pin: str) -> bool:
+    match = _REQUIREMENT.match(pin)
+    return bool(match) and match.group(1).lower() in NO_DEPS  # type: ignore[union-attr]
 
 
 def host_constraints() -> list[str]:
@@ -150,7 +189,7 @@ def host_constraints() -> list[str]:
 
 
 def _source_files() -> Iterator[tuple[str, Path]]:
-    """(path relative to the context's src/, file) for every file of the sagelocal package."""
+    """(path relative to the repository, file) for every file of the sagelocal package."""
     pkg = package_dir()
     for path in sorted(pkg.rglob("*")):
         rel = path.relative_to(pkg.parent)
@@ -161,7 +200,7 @@ def _source_files() -> Iterator[tuple[str, Path]]:
 def build_hash() -> str:
     """Identifies the image content sagelocal would build now: build files, package source and pins."""
     digest = hashlib.sha256()
-    files = [("Dockerfile", docker_dir() / "Dockerfile"), ("train", docker_dir() / "train")]
+    files = [("docker/Dockerfile", docker_dir() / "Dockerfile"), ("docker/train", docker_dir() / "train")]
     for name, path in [*files, *_source_files()]:
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update("\n".join(runtime_pins()).encode())
@@ -202,7 +241,7 @@ def base_platform(client: docker.DockerClient, base_image: str) -> Platform:
             base_image, ["python3", "-c", script], remove=True, network_mode="none", entrypoint=[]
         )
     except Exception as e:
-        raise ImageError(f"Base image {base_image} has no usable python3: {_one_line(e)}") from e
+        raise ImageError(f"Base image {base_image} has no usable python3: {one_line(e)}") from e
     python, machine = out.decode().split()
     return Platform(python, machine)
 
@@ -229,10 +268,10 @@ def fetch_wheels(plat: Platform, log: Log = print) -> Path:
     constraints.write_text("\n".join(host_constraints()) + "\n")
     pip = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--dest", str(partial)]
     pip += plat.pip_args()
-    xgboost = [*pip, "--no-deps", XGBOOST_PIN]
-    others = [*pip, "-c", str(constraints), *(p for p in pins if not p.startswith("xgboost"))]
+    alone = [*pip, "--no-deps", *(p for p in pins if _is_no_deps(p))]
+    others = [*pip, "-c", str(constraints), *(p for p in pins if not _is_no_deps(p))]
     log(f"Downloading wheels for Python {plat.python} on {plat.machine} into {dest}")
-    for cmd in (xgboost, others):
+    for cmd in (alone, others):
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
@@ -240,7 +279,7 @@ def fetch_wheels(plat: Platform, log: Log = print) -> Path:
                 "Could not download the image's wheels (the build needs them once, from the package index): "
                 + " | ".join(tail)
             )
-    # Nothing NVIDIA is wanted (see RUNTIME_PACKAGES).
+    # Nothing NVIDIA is wanted (see NO_DEPS).
     for wheel in partial.glob("nvidia_*.whl"):
         wheel.unlink()
     constraints.unlink()
@@ -250,12 +289,15 @@ def fetch_wheels(plat: Platform, log: Log = print) -> Path:
 
 
 def build_context(wheels: Path, dest: Path) -> Path:
-    """Lay out the build context in ``dest``: Dockerfile, train, wheels/ and src/sagelocal/."""
+    """Lay out the build context in ``dest``, shaped like the repository: pyproject.toml, docker/Dockerfile,
+    docker/train, sagelocal/ and wheels/."""
     if dest.exists():
         shutil.rmtree(dest)
     (dest / "wheels").mkdir(parents=True)
-    shutil.copy2(docker_dir() / "Dockerfile", dest / "Dockerfile")
-    shutil.copy2(docker_dir() / "train", dest / "train")
+    (dest / "docker").mkdir()
+    shutil.copy2(docker_dir() / "Dockerfile", dest / "docker" / "Dockerfile")
+    shutil.copy2(docker_dir() / "train", dest / "docker" / "train")
+    (dest / "pyproject.toml").write_text(minimal_pyproject())
     for wheel in sorted(wheels.glob("*.whl")):
         target = dest / "wheels" / wheel.name
         try:
@@ -263,7 +305,7 @@ def build_context(wheels: Path, dest: Path) -> Path:
         except OSError:
             shutil.copy2(wheel, target)
     for rel, path in _source_files():
-        target = dest / "src" / rel
+        target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
     return dest
@@ -272,7 +314,7 @@ def build_context(wheels: Path, dest: Path) -> Path:
 # --- docker ------------------------------------------------------------------------------------------------
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     explanation = getattr(exc, "explanation", None)
     return " ".join(str(explanation or exc).split())
 
@@ -294,7 +336,7 @@ def try_pull(client: docker.DockerClient, name: str, log: Log = print) -> str | 
     try:
         client.images.pull(repo, tag=tag)
     except Exception as e:
-        return _one_line(e)
+        return one_line(e)
     return None
 
 
@@ -425,6 +467,7 @@ def build_image(
             client,
             log,
             path=str(context),
+            dockerfile="docker/Dockerfile",
             tag=tag,
             buildargs={"BASE_IMAGE": base, "XGBOOST_IMAGE_VERSION": name},
             labels={BUILD_HASH_LABEL: digest, "org.sagelocal.base-image": base},

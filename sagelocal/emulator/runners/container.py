@@ -42,9 +42,17 @@ def _stderr_log(line: str) -> None:
 class ContainerRunner:
     name = "docker"
 
-    def __init__(self, client: docker.DockerClient | None = None, log: images.Log = _stderr_log) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        log: images.Log = _stderr_log,
+        user: str | None = None,
+    ) -> None:
+        """``user`` is the container's ``uid:gid``; default the host user's, so that the files ``train``
+        writes into the layout are theirs."""
         self._client = client
         self._log = log
+        self.user = user or f"{os.getuid()}:{os.getgid()}"
         self._resolved: dict[str, str] = {}
 
     @property
@@ -60,6 +68,9 @@ class ContainerRunner:
 
     def resolve_image(self, image_uri: str, image_version: str | None) -> str:
         """The local image name that runs ``image_uri`` (see the module docstring), made present if needed."""
+        from docker.errors import APIError, DockerException
+        from requests.exceptions import RequestException
+
         repo = image_uri.rsplit("/", 1)[-1].split(":", 1)[0]
         try:
             if image_version is not None and (
@@ -72,9 +83,12 @@ class ContainerRunner:
             raise RunnerError(str(e)) from None
         except images.ImageError as e:
             raise RunnerError(f"InternalServerError: {e}") from None
-        except RunnerError:
-            raise
-        except Exception as e:  # the engine went away mid-way
+        except APIError as e:
+            detail = images.one_line(e)
+            raise RunnerError(
+                f"InternalServerError: sagelocal could not prepare {image_uri}: {detail}"
+            ) from None
+        except (DockerException, RequestException, OSError) as e:  # the engine went away mid-way
             raise RunnerError(images.unreachable_message(e)) from None
         reason = images.try_pull(self.client, image_uri, self._log)
         if reason is not None:
@@ -96,14 +110,13 @@ class ContainerRunner:
     def run(self, run: AlgorithmRun, stop: threading.Event, deadline: float | None) -> RunOutcome:
         image = self._resolved.get(run.image_uri) or self.resolve_image(run.image_uri, run.image_version)
         environment = dict(run.environment)
-        uid, gid = os.getuid(), os.getgid()
-        if uid != 0:
+        if self.user.split(":", 1)[0] not in ("0", "root"):
             environment.setdefault("HOME", "/tmp")  # the host user has no home directory in the image
         try:
             container = self.client.containers.create(
                 image,
                 command=["train"],
-                user=f"{uid}:{gid}",
+                user=self.user,
                 environment=environment,
                 volumes={str(run.ml_root.resolve()): {"bind": ML_ROOT, "mode": "rw"}},
                 hostname=HOSTNAME,
@@ -166,7 +179,7 @@ class ContainerRunner:
         from docker.errors import APIError
 
         if isinstance(exc, APIError):
-            return RunnerError(f"InternalServerError: sagelocal {what}: {images._one_line(exc)}")
+            return RunnerError(f"InternalServerError: sagelocal {what}: {images.one_line(exc)}")
         return RunnerError(images.unreachable_message(exc))
 
 
