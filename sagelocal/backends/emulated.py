@@ -71,7 +71,10 @@ class EmulatedBackend:
                 rel = f.relative_to(path).as_posix()
                 self.emulator.objects.put_object(bucket, f"{prefix}/{rel}" if prefix else rel, f)
         elif path.is_file():
-            self.emulator.objects.put_object(bucket, f"{prefix}/{path.name}" if prefix else path.name, path)
+            key = f"{prefix}/{path.name}" if prefix else path.name
+            self.emulator.objects.put_object(bucket, key, path)
+            # As the SDK's upload_data (and so the sagemaker backend): a file's own URI, a folder's prefix.
+            return f"s3://{bucket}/{key}"
         else:
             raise BackendError(f"Cannot upload {path}: no such file or folder.")
         return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
