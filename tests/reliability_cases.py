@@ -237,3 +237,94 @@ def model_tarballs_complete(home: Path) -> list[str]:
         assert names, f"{path} is empty"
         found.append(str(path))
     return found
+
+
+# --- long-running jobs and their processes ----------------------------------------------------------------
+
+#: Hyperparameters of a job that trains for minutes unless it is stopped or killed.
+ENDLESS = {"num_round": "1000000", "objective": "binary:logistic", "max_depth": "3", "eta": "0.01"}
+
+_ROUND = re.compile(r"\[\d+\]#011")
+
+
+def rounds_logged(events: list[dict[str, Any]]) -> int:
+    return sum(1 for e in events if _ROUND.match(e["message"]))
+
+
+def wait_for_rounds(backend: Any, name: str, rounds: int = 3, timeout: float = 120) -> None:
+    """Until the job is Training and its log shows ``rounds`` boosting rounds (the algorithm really runs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        desc = backend.describe_training_job(name)
+        assert desc["TrainingJobStatus"] == "InProgress", desc.get("FailureReason")
+        if desc["SecondaryStatus"] == "Training" and rounds_logged(backend.get_log_events(name)) >= rounds:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} did not log {rounds} rounds within {timeout} s")
+
+
+def algorithm_pids(home: Path, name: str) -> list[int]:
+    """Processes running the algorithm over this job's layout (found by their command line)."""
+    needle = f"--ml-root\x00{home / 'jobs' / name}\x00".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline + b"\x00":
+            found.append(int(entry.name))
+    return found
+
+
+def supervisor_pid(home: Path, name: str) -> int:
+    conn = sqlite3.connect(str(home / "sagelocal.db"), timeout=30)
+    try:
+        row = conn.execute("SELECT supervisor_pid FROM jobs WHERE name = ?", (name,)).fetchone()
+    finally:
+        conn.close()
+    assert row is not None and row[0] is not None, f"{name} has no supervisor"
+    return int(row[0])
+
+
+def alive(pid: int) -> bool:
+    from sagelocal.emulator.jobs import process_start_time
+
+    return process_start_time(pid) is not None
+
+
+def wait_gone(pid: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def kill_leftover_workers(home: Path) -> None:
+    """Test teardown: SIGKILL the supervisors (and algorithms) of this state directory's unfinished jobs, so a
+    failed test never leaves training running. Only processes whose pid and start time match the record."""
+    import signal
+
+    from sagelocal.emulator.jobs import worker_alive
+
+    db = home / "sagelocal.db"
+    if not db.exists():
+        return
+    conn = sqlite3.connect(str(db), timeout=30)
+    try:
+        rows = conn.execute("SELECT name, supervisor_pid, supervisor_start FROM jobs").fetchall()
+    finally:
+        conn.close()
+    for name, pid, start in rows:
+        targets = algorithm_pids(home, name)
+        if pid is not None and worker_alive(pid, start):
+            targets.append(pid)
+        for target in targets:
+            try:
+                os.kill(target, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
