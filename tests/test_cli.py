@@ -421,7 +421,10 @@ def test_train_no_wait_uploads_local_input_and_records_the_s3_uri(tmp_path: Path
     doc = json.loads(result.stdout)
     assert doc["TrainingJobName"] == "cli-no-wait"
     channel = doc["InputDataConfig"][0]
-    assert channel["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{BUCKET}/cli-no-wait/input/train"
+    # the uploaded file's own URI, as the SDK's upload_data returns it
+    assert (
+        channel["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{BUCKET}/cli-no-wait/input/train/train.csv"
+    )
     assert channel["ContentType"] == "csv"
     assert doc["HyperParameters"] == {"num_round": "2", "objective": "binary:logistic"}
     assert doc["AlgorithmSpecification"]["TrainingImage"] == (
@@ -446,7 +449,7 @@ def test_train_no_wait_uploads_local_input_and_records_the_s3_uri(tmp_path: Path
 
     text = invoke("jobs", "describe", "cli-no-wait")
     assert "TrainingJobName:   cli-no-wait" in text.output
-    assert f"  train: s3://{BUCKET}/cli-no-wait/input/train (csv)" in text.output
+    assert f"  train: s3://{BUCKET}/cli-no-wait/input/train/train.csv (csv)" in text.output
 
 
 def test_stop_reports_the_status(tmp_path: Path) -> None:

@@ -98,7 +98,9 @@ def demo(
         channels = {}
         for channel in ("train", "validation"):
             with operation("PutObject"):
-                channels[channel] = be.upload_input(paths[channel], f"s3://{bucket}/{PREFIX}/{channel}")
+                be.upload_input(paths[channel], f"s3://{bucket}/{PREFIX}/{channel}")
+            # the tutorial's TrainingInput(s3_data="s3://{bucket}/{prefix}/train"): the prefix, not the file
+            channels[channel] = f"s3://{bucket}/{PREFIX}/{channel}"
     typer.echo(
         f"Uploaded breast-cancer data (scikit-learn) to s3://{bucket}/{PREFIX}/train and "
         f"s3://{bucket}/{PREFIX}/validation",
