@@ -106,6 +106,7 @@ def tutorial_data(sagelocal_server: Server) -> None:  # noqa: F811
     s3.put_object(Bucket=BUCKET, Key="train/train.csv", Body=breast_cancer_csv())
 
 
+@pytest.mark.timeout(900)
 def test_unmodified_sdk_runs_the_tutorial(sagelocal_server: Server, tutorial_data: None) -> None:  # noqa: F811
     result = run_notebook(sagelocal_server)
     out = result.stdout
@@ -137,6 +138,7 @@ def test_unmodified_sdk_runs_the_tutorial(sagelocal_server: Server, tutorial_dat
     assert "will collect telemetry" not in result.stderr
 
 
+@pytest.mark.timeout(900)
 def test_sdk_without_logs(sagelocal_server: Server, tutorial_data: None) -> None:  # noqa: F811
     result = run_notebook(sagelocal_server, fit_args=", logs=False")
     out = result.stdout
@@ -146,6 +148,7 @@ def test_sdk_without_logs(sagelocal_server: Server, tutorial_data: None) -> None
     assert "NON-LOOPBACK ATTEMPTS: []" in out
 
 
+@pytest.mark.timeout(900)
 def test_sdk_reports_a_failed_job(sagelocal_server: Server, tutorial_data: None) -> None:  # noqa: F811
     result = run_notebook(sagelocal_server, train_prefix=f"empty-{uuid.uuid4().hex[:6]}")
     out = result.stdout
