@@ -16,7 +16,7 @@ import re
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from sagelocal.emulator.service import Emulator
@@ -55,7 +55,10 @@ def create_app(emulator: Emulator) -> FastAPI:
 
     @app.api_route("/{path:path}", methods=_METHODS, include_in_schema=False)
     async def dispatch(request: Request) -> Response:
-        return await _dispatch(request, emulator)
+        try:
+            return await _dispatch(request, emulator)
+        except ClientDisconnect:  # the client hung up before sending its whole request
+            return Response(status_code=400)
 
     return app
 

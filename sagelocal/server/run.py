@@ -147,7 +147,13 @@ def serve(
             print(line)
         sys.stdout.flush()
         server = uvicorn.Server(
-            uvicorn.Config(create_app(emulator), log_level="warning", access_log=False, lifespan="off")
+            uvicorn.Config(
+                create_app(emulator),
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+            )
         )
         server.run(sockets=[sock])
     finally:

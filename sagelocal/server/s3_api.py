@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from sagelocal.config import ACCOUNT_ID, region
@@ -395,6 +395,8 @@ async def handle(request: Request, store: ObjectStore, host_bucket: str | None) 
         return await _object_operation(request, store, request_id, bucket, key, query)
     except ServiceError as error:
         return error_response(error, request_id, method, bucket, key)
+    except ClientDisconnect:  # the client went away mid-body: nothing was stored, nobody to answer
+        return Response(status_code=400, headers=_base_headers(request_id))
     except Exception:
         log.exception("S3 %s %s failed", method, request.url.path)
         error = S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
