@@ -153,6 +153,8 @@ def serve(
                 access_log=False,
                 lifespan="off",
                 server_header=False,
+                # The SDK polls every 10 s over pooled connections: keep them open between polls.
+                timeout_keep_alive=65,
             )
         )
         server.run(sockets=[sock])
