@@ -471,6 +471,9 @@ def test_keys_cannot_escape_the_store(s3, sagelocal_server: Server) -> None:  # 
     status, body, _ = raw_request(sagelocal_server, "PUT", f"/{BUCKET}/nul%00byte.txt", b"x")
     assert status == 400
     assert b"<Code>InvalidArgument</Code>" in body
+    status, body, _ = raw_request(sagelocal_server, "PUT", f"/{BUCKET}/%c0%ae%c0%ae/overlong.txt", b"x")
+    assert status == 400  # overlong UTF-8 for "..": not UTF-8 at all
+    assert b"<Code>InvalidURI</Code>" in body
     status, body, _ = raw_request(sagelocal_server, "GET", "/../../etc/passwd")
     assert status == 404
     assert b"<Code>NoSuchBucket</Code>" in body

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import IO, Any
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, unquote_to_bytes
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
@@ -86,19 +86,25 @@ def virtual_host_bucket(host: str) -> str | None:
     return bucket
 
 
-def split_path(raw_path: str, host_bucket: str | None) -> tuple[str | None, str | None]:
+def _decode_once(raw: bytes) -> str:
+    """Percent-decode once, then read as UTF-8 (raw UTF-8 bytes are accepted too). UnicodeDecodeError if the
+    result is not UTF-8."""
+    return unquote_to_bytes(raw).decode("utf-8")
+
+
+def split_path(raw_path: bytes, host_bucket: str | None) -> tuple[str | None, str | None]:
     """(bucket, key) from the raw (still percent-encoded) request path; each part is percent-decoded once."""
-    path = raw_path.split("?", 1)[0]
+    path = raw_path.split(b"?", 1)[0]
     if host_bucket is not None:
-        rest = path[1:] if path.startswith("/") else path
-        return host_bucket, (unquote(rest, errors="strict") if rest else None)
-    if path in ("", "/"):
+        rest = path[1:] if path.startswith(b"/") else path
+        return host_bucket, (_decode_once(rest) if rest else None)
+    if path in (b"", b"/"):
         return None, None
-    bucket_part, sep, key_part = path[1:].partition("/")
-    bucket = unquote(bucket_part, errors="strict")
-    if not sep or key_part == "":
+    bucket_part, sep, key_part = path[1:].partition(b"/")
+    bucket = _decode_once(bucket_part)
+    if not sep or key_part == b"":
         return bucket, None
-    return bucket, unquote(key_part, errors="strict")
+    return bucket, _decode_once(key_part)
 
 
 # --- XML and headers --------------------------------------------------------------------------------------
@@ -373,7 +379,7 @@ async def handle(request: Request, store: ObjectStore, host_bucket: str | None) 
     bucket: str | None = None
     key: str | None = None
     try:
-        raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+        raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
         try:
             bucket, key = split_path(raw_path, host_bucket)
         except UnicodeDecodeError:
