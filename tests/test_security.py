@@ -172,7 +172,9 @@ def test_s3_keys_cannot_escape_through_the_cli(sandbox: Path, tmp_path: Path) ->
     source = tmp_path / "payload.bin"
     source.write_bytes(MARKER)
     assert run_cli(sandbox, "s3", "mb", "s3://safe").returncode == 0
-    keys = ["../cli-1", "../../cli-2", "/abs/cli-3", "a/../../../../cli-4", "%2e%2e/cli-5", "..\\cli-6"]
+    # The absolute key points into tmp_path, so even a broken download cannot write to the real filesystem.
+    absolute = f"{tmp_path}/abs/cli-3"
+    keys = ["../cli-1", "../../cli-2", absolute, "a/../../../../cli-4", "%2e%2e/cli-5", "..\\cli-6"]
     for key in keys:
         result = run_cli(sandbox, "s3", "cp", str(source), f"s3://safe/{key}")
         assert result.returncode == 0, result.stderr
@@ -195,7 +197,7 @@ def test_s3_keys_cannot_escape_through_the_cli(sandbox: Path, tmp_path: Path) ->
         if not p.startswith(str((dest).relative_to(tmp_path)))
     ]
     assert outside == ["payload.bin"], outside
-    assert not Path("/abs/cli-3").exists()
+    assert not Path(absolute).exists()
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith("sagelocal s3 cp: refusing to download ")
 
@@ -277,8 +279,19 @@ def test_checkpoint_local_path_cannot_write_outside_the_job(sandbox: Path, tmp_p
     backend.create_training_job(job)
     desc = wait_terminal(backend.describe_training_job, "ckpt-escape")
     assert not outside.exists(), sorted(p.name for p in outside.iterdir())
-    assert desc["TrainingJobStatus"] in ("Completed", "Failed")
+    assert desc["TrainingJobStatus"] == "Failed"
+    assert desc["FailureReason"] == (
+        f"ClientError: CheckpointConfig.LocalPath '{outside}' is not a folder under /opt/ml; sagelocal maps only "
+        "/opt/ml into the job (default /opt/ml/checkpoints)."
+    )
     assert files_outside(tmp_path, sandbox) == []
+    # A path that only starts with /opt/ml but climbs out of it is refused the same way.
+    job = request("ckpt-climb", [channel("train", uri)])
+    job["CheckpointConfig"] = {"S3Uri": f"s3://{BUCKET}/ckpt", "LocalPath": "/opt/ml/../../" + str(outside)}
+    backend.create_training_job(job)
+    desc = wait_terminal(backend.describe_training_job, "ckpt-climb")
+    assert desc["FailureReason"].startswith("ClientError: CheckpointConfig.LocalPath '/opt/ml/../../")
+    assert not outside.exists()
 
 
 def test_channel_named_dot_dot_stays_in_its_folder(sandbox: Path, tmp_path: Path) -> None:
@@ -295,9 +308,8 @@ def test_channel_named_dot_dot_stays_in_its_folder(sandbox: Path, tmp_path: Path
     )
     assert written == desc["HyperParameters"]
     assert desc["TrainingJobStatus"] == "Failed"
-    assert desc["FailureReason"] in (
-        "ClientError: Extraneous channel found: .., exit code: 1",
-        "ClientError: Channel name '..' cannot be used as a folder name in /opt/ml/input/data.",
+    assert desc["FailureReason"] == (
+        "ClientError: Channel name '..' cannot be used as a folder name in /opt/ml/input/data."
     )
 
 
