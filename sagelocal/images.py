@@ -1,14 +1,19 @@
-"""sagelocal's XGBoost training images: build them from the package source and wheels fetched on the host.
+"""sagelocal's XGBoost training images: built from this checkout and wheels fetched on the host.
+
+The image (docker/Dockerfile) holds Python, sagelocal's runtime dependencies at the host's versions (xgboost
+3.0.5 as pinned), the package source and a ``train`` command; both backends therefore compute with the same
+libraries and the same algorithm code.
 
 One build serves every version: the image version only sets ``SAGELOCAL_XGBOOST_IMAGE_VERSION`` in the last
-layer, so ``sagelocal-xgboost:1`` and ``sagelocal-xgboost:3.0-5`` share all other layers. Each image carries a
-``org.sagelocal.build-hash`` label (Dockerfile, ``train``, package source, runtime pins); an image whose hash
-is not the current one is rebuilt, so the container never runs older algorithm code than the local backend.
+layer, so ``sagelocal-xgboost:1`` and ``sagelocal-xgboost:3.0-5`` share all layers. Each image carries an
+``org.sagelocal.build-hash`` label (Dockerfile, ``train``, training code, pins); an image whose hash is not the
+current one is rebuilt (in seconds: only the source layers change), so a container never runs other
+algorithm code than the local backend.
 
 The base image is a build argument. The default is the slim official Python image; when it is absent and no
 registry can be reached (or with ``offline=True``), the build uses ``sagelocal-base:bookworm``, a Debian
-bookworm base made locally by ``docker/build-base.sh`` (debootstrap + ``docker import``). No step needs a
-container registry, and the image build itself needs no network (wheels are installed with ``--no-index``).
+bookworm base made locally by ``docker/build-base.sh`` (debootstrap + ``docker import``). Wheels are
+installed with ``--no-index``: the build itself needs no network. Caches live in ``~/.cache/sagelocal``.
 """
 
 from __future__ import annotations
@@ -197,11 +202,22 @@ def _source_files() -> Iterator[tuple[str, Path]]:
             yield rel.as_posix(), path
 
 
+#: The package files ``train`` runs: an image whose copy of these is current trains like the local backend.
+#: (The rest of the package, copied too, only serves ``sagelocal serve`` in compose.yaml.)
+TRAINING_SOURCES = (
+    "sagelocal/__init__.py",
+    "sagelocal/emulator/__init__.py",
+    "sagelocal/emulator/algorithms/",
+)
+
+
 def build_hash() -> str:
-    """Identifies the image content sagelocal would build now: build files, package source and pins."""
+    """Identifies the image content sagelocal would build now: build files, the training code and the pins.
+    Edits elsewhere in the package (CLI, server, backends) do not make an image stale."""
     digest = hashlib.sha256()
     files = [("docker/Dockerfile", docker_dir() / "Dockerfile"), ("docker/train", docker_dir() / "train")]
-    for name, path in [*files, *_source_files()]:
+    training = [(rel, path) for rel, path in _source_files() if rel.startswith(TRAINING_SOURCES)]
+    for name, path in [*files, *training]:
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update("\n".join(runtime_pins()).encode())
     return digest.hexdigest()[:16]
