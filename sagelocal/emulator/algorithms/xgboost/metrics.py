@@ -18,25 +18,6 @@ from typing import Any
 
 from sagelocal.emulator.algorithms.xgboost.versions import ImageVersion
 
-XGB_MAXIMIZE_METRICS = (
-    "accuracy",
-    "auc",
-    "aucpr",
-    "balanced_accuracy",
-    "f1",
-    "f1_binary",
-    "f1_macro",
-    "map",
-    "ndcg",
-    "precision",
-    "r2",
-    "recall",
-    "precision_macro",
-    "precision_micro",
-    "recall_macro",
-    "recall_micro",
-)
-
 _BASE = ("accuracy", "f1", "mse")
 _FULL = (
     "accuracy",

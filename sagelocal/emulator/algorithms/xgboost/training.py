@@ -17,7 +17,7 @@ from typing import Any
 
 from sagelocal.emulator.algorithms.xgboost import metrics as metrics_mod
 from sagelocal.emulator.algorithms.xgboost.errors import AlgorithmError, UserError
-from sagelocal.emulator.algorithms.xgboost.hyperparameters import TrainingConfig
+from sagelocal.emulator.algorithms.xgboost.hyperparameters import TrainingConfig, metric_lists
 from sagelocal.emulator.algorithms.xgboost.logs import Log, metric_line
 from sagelocal.emulator.algorithms.xgboost.model import MODEL_NAME, write_model
 from sagelocal.emulator.algorithms.xgboost.versions import ImageVersion
@@ -554,7 +554,7 @@ def _early_stopping(
             rounds=rounds,
             metric_name=metric,
             data_name="validation",
-            maximize=metric in metrics_mod.XGB_MAXIMIZE_METRICS,
+            maximize=metric in metric_lists(version)[0],
             save_best=True,
         )
     # XGBoost's legacy rule: the last metric of the last evaluation set.
