@@ -21,6 +21,7 @@ import sys
 import tarfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -251,17 +252,22 @@ def test_job_names_cannot_escape_through_the_server(sandbox: Path, tmp_path: Pat
 
 def test_job_names_cannot_escape_through_the_cli(sandbox: Path, tmp_path: Path) -> None:
     data = write_files(tmp_path / "data", {"train.csv": csv_rows()})
-    for name in ["../escape", "/tmp/escape", "..", "a/../b"]:
+    calls = [
+        args
+        for name in ["../escape", "/tmp/escape", "..", "a/../b"]
         for args in (
             ["train", "--job-name", name, "--train", str(data), "--content-type", "csv"],
             ["jobs", "describe", name],
             ["jobs", "logs", name],
             ["jobs", "stop", name],
-        ):
-            result = run_cli(sandbox, *args)
-            assert result.returncode == 1, (args, result.stderr)
-            assert "Traceback" not in result.stderr
-            assert "(ValidationException)" in result.stderr.splitlines()[-1]
+        )
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda args: run_cli(sandbox, *args), calls))
+    for args, result in zip(calls, results, strict=True):
+        assert result.returncode == 1, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "(ValidationException)" in result.stderr.splitlines()[-1]
     jobs = sandbox / "jobs"
     assert not jobs.exists() or list(jobs.iterdir()) == []
     assert not (tmp_path / "escape").exists() and not Path("/tmp/escape").exists()
