@@ -114,8 +114,9 @@ def test_stop_with_save_model_on_termination_keeps_the_model(
         tar.extract("xgboost-model", path=home / "extracted", filter="data")
     booster = xgb.Booster()
     booster.load_model(str(home / "extracted" / "xgboost-model"))
-    # The model saved after the last finished round: at least the rounds seen before the stop.
-    assert 5 <= booster.num_boosted_rounds() <= logged
+    # The model saved after the last finished round: at least the rounds seen before the stop (its own line
+    # may not have been printed when the stop came).
+    assert 5 <= booster.num_boosted_rounds() <= logged + 1
     assert desc["ModelArtifacts"]["S3ModelArtifacts"] == f"s3://{BUCKET}/out/stop-save/output/model.tar.gz"
     assert_store_consistent(home)
 
