@@ -430,11 +430,6 @@ def _build_stream(client: docker.DockerClient, log: Log, **kwargs: Any) -> str:
     return image_id
 
 
-def _find_by_hash(client: docker.DockerClient, digest: str) -> Any | None:
-    images = client.images.list(name=IMAGE_REPOSITORY, filters={"label": f"{BUILD_HASH_LABEL}={digest}"})
-    return images[0] if images else None
-
-
 def _retag_for_version(client: docker.DockerClient, source: Any, version: str, log: Log) -> str:
     """A one-layer image over ``source`` that only changes the version env: no context, no rebuild."""
     tag = image_tag(version)
@@ -462,20 +457,28 @@ def build_image(
 ) -> str:
     """Build ``sagelocal-xgboost:<version>`` and return its tag.
 
-    Reuses an image of the same build hash (another version) when there is one, unless ``force`` or an
-    explicit ``base_image`` asks for a real build.
+    An up-to-date image of that tag is kept as it is, and an image of the same build hash for another version
+    is re-tagged, unless ``force`` or an explicit ``base_image`` asks for a real build. The image the tag
+    named before is removed when nothing else uses it.
     """
     name = get_version(version or DEFAULT_VERSION).name
+    tag = image_tag(name)
     client = client or docker_client()
     digest = build_hash()
+    previous = _image_id(client, tag)
     if not force and base_image is None:
-        same = _find_by_hash(client, digest)
-        if same is not None:
-            return _retag_for_version(client, same, name, log)
+        same = client.images.list(name=IMAGE_REPOSITORY, filters={"label": f"{BUILD_HASH_LABEL}={digest}"})
+        for image in same:
+            if tag in image.tags and (image.labels or {}).get(VERSION_LABEL) == name:
+                log(f"{tag} is up to date")
+                return tag
+        if same:
+            _retag_for_version(client, same[0], name, log)
+            _remove_if_unused(client, previous, tag)
+            return tag
     base = choose_base(client, base_image, offline, log)
     plat = base_platform(client, base)
     wheels = fetch_wheels(plat, log)
-    tag = image_tag(name)
     with tempfile.TemporaryDirectory(prefix="context-", dir=cache_dir()) as tmp:
         context = build_context(wheels, Path(tmp) / "context")
         log(f"Building {tag} FROM {base} ...")
@@ -490,7 +493,29 @@ def build_image(
             pull=False,
             network_mode="host",
         )
+    _remove_if_unused(client, previous, tag)
     return tag
+
+
+def _image_id(client: docker.DockerClient, name: str) -> str | None:
+    from docker.errors import ImageNotFound
+
+    try:
+        return str(client.images.get(name).id)
+    except ImageNotFound:
+        return None
+
+
+def _remove_if_unused(client: docker.DockerClient, image_id: str | None, tag: str) -> None:
+    """Drop the image ``tag`` named before a rebuild, so that rebuilds do not pile up: only when it has no
+    tag left; the engine refuses while a container (a running job) uses it, and keeps layers others share."""
+    if image_id is None or image_id == _image_id(client, tag):
+        return
+    try:
+        if not client.images.get(image_id).tags:
+            client.images.remove(image_id)
+    except Exception:  # in use, or already gone: keep it
+        pass
 
 
 def is_current(client: docker.DockerClient, tag: str) -> bool:
