@@ -300,3 +300,17 @@ def test_sts_get_caller_identity(sagelocal_server: Server) -> None:  # noqa: F81
     with pytest.raises(ClientError) as excinfo:
         sagelocal_server.client("sts").assume_role(RoleArn=ROLE, RoleSessionName="session")
     assert error_of(excinfo)[0] == "InvalidAction"
+
+
+def test_server_rejects_the_local_instance_type_as_sagemaker_does(sm) -> None:
+    """`local` is an SDK local-mode value, not an ml.* instance type: the service stand-in refuses it."""
+    request = tutorial_request(unique("local-instance"))
+    request["ResourceConfig"]["InstanceType"] = "local"
+    with pytest.raises(ClientError) as excinfo:
+        sm.create_training_job(**request)
+    code, message = error_of(excinfo)
+    assert code == "ValidationException"
+    assert message.startswith(
+        "1 validation error detected: Value 'local' at 'resourceConfig.instanceType' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [ml.m4.xlarge, "
+    )

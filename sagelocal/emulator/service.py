@@ -57,12 +57,17 @@ class Emulator:
     objects: ObjectStore
     logs: LogStore
 
-    def __init__(self, home: Path | None = None, runner: str = "process") -> None:
+    def __init__(
+        self, home: Path | None = None, runner: str = "process", *, allow_local_instance: bool = True
+    ) -> None:
+        """``allow_local_instance`` lets InstanceType ``local`` through, as the local backends do; the HTTP server,
+        standing in for the real service, turns it off."""
         if runner not in RUNNERS:
             raise ValueError(f"Unknown runner '{runner}'. Choose one of: {', '.join(RUNNERS)}.")
         self.home = Path(home).resolve() if home is not None else config.home()
         self.home.mkdir(parents=True, exist_ok=True)
         self.runner = runner
+        self.allow_local_instance = allow_local_instance
         self.db = Database(self.home / "sagelocal.db")
         self.jobs = jobs.JobStore(self.db)
         self.logs = LogStore(self.db)
@@ -78,7 +83,7 @@ class Emulator:
     def create_training_job(self, request: dict[str, Any]) -> dict[str, Any]:
         from sagelocal.emulator.validation import validate_create_training_job
 
-        validate_create_training_job(request, allow_local_instance=True)
+        validate_create_training_job(request, allow_local_instance=self.allow_local_instance)
         name = request["TrainingJobName"]
         record = self.jobs.insert(name, self.runner, request)
         try:
