@@ -121,6 +121,7 @@ class ContainerRunner:
                 volumes={str(run.ml_root.resolve()): {"bind": ML_ROOT, "mode": "rw"}},
                 hostname=HOSTNAME,
                 init=True,  # signals reach `train` even though it is not written to be PID 1
+                log_config={"type": "json-file", "config": {}},  # readable whatever the engine's default
                 labels={"org.sagelocal.job": run.ml_root.name},
             )
         except Exception as e:
