@@ -23,11 +23,17 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from docker.errors import APIError, DockerException
+from requests.exceptions import RequestException
+
 from sagelocal import images
 from sagelocal.emulator.runners.base import STOP_GRACE_SECONDS, AlgorithmRun, RunnerError, RunOutcome
 
 if TYPE_CHECKING:
     import docker
+
+#: What the Docker SDK raises when the engine refuses a request or cannot be reached.
+_ENGINE_ERRORS: tuple[type[Exception], ...] = (DockerException, RequestException, OSError)
 
 #: Where SageMaker mounts the job's layout.
 ML_ROOT = "/opt/ml"
@@ -68,9 +74,6 @@ class ContainerRunner:
 
     def resolve_image(self, image_uri: str, image_version: str | None) -> str:
         """The local image name that runs ``image_uri`` (see the module docstring), made present if needed."""
-        from docker.errors import APIError, DockerException
-        from requests.exceptions import RequestException
-
         repo = image_uri.rsplit("/", 1)[-1].split(":", 1)[0]
         try:
             if image_version is not None and (
@@ -88,7 +91,7 @@ class ContainerRunner:
             raise RunnerError(
                 f"InternalServerError: sagelocal could not prepare {image_uri}: {detail}"
             ) from None
-        except (DockerException, RequestException, OSError) as e:  # the engine went away mid-way
+        except _ENGINE_ERRORS as e:  # the engine went away mid-way
             raise RunnerError(images.unreachable_message(e)) from None
         reason = images.try_pull(self.client, image_uri, self._log)
         if reason is not None:
@@ -124,8 +127,8 @@ class ContainerRunner:
                 log_config={"type": "json-file", "config": {}},  # readable whatever the engine's default
                 labels={"org.sagelocal.job": run.ml_root.name},
             )
-        except Exception as e:
-            raise self._error("could not create the training container", e) from None
+        except _ENGINE_ERRORS as e:
+            raise _error("could not create the training container", e) from None
         try:
             return self._run_container(container, run, stop, deadline)
         finally:
@@ -140,8 +143,8 @@ class ContainerRunner:
         try:
             container.start()
             output = container.logs(stream=True, follow=True, stdout=True, stderr=True)
-        except Exception as e:
-            raise self._error("could not start the training container", e) from None
+        except _ENGINE_ERRORS as e:
+            raise _error("could not start the training container", e) from None
 
         ended_by: list[str] = []
         done = threading.Event()
@@ -167,8 +170,8 @@ class ContainerRunner:
         try:
             _stream_lines(output, run.on_line)
             status = container.wait()
-        except Exception as e:
-            raise self._error("lost the training container", e) from None
+        except _ENGINE_ERRORS as e:
+            raise _error("lost the training container", e) from None
         finally:
             done.set()
             watcher.join()
@@ -176,12 +179,12 @@ class ContainerRunner:
         reason = ended_by[0] if ended_by else "exit"
         return RunOutcome(exit_code=code, ended_by=reason)  # type: ignore[arg-type]
 
-    def _error(self, what: str, exc: Exception) -> RunnerError:
-        from docker.errors import APIError
 
-        if isinstance(exc, APIError):
-            return RunnerError(f"InternalServerError: sagelocal {what}: {images.one_line(exc)}")
-        return RunnerError(images.unreachable_message(exc))
+def _error(what: str, exc: Exception) -> RunnerError:
+    """An engine answer (APIError) names what failed; anything else means the engine went away."""
+    if isinstance(exc, APIError):
+        return RunnerError(f"InternalServerError: sagelocal {what}: {images.one_line(exc)}")
+    return RunnerError(images.unreachable_message(exc))
 
 
 def _kill(container: Any, signal: str) -> None:
