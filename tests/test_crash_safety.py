@@ -137,7 +137,7 @@ def test_kill_9_of_a_waiting_cli_leaves_the_job_running_to_completion(
 ) -> None:
     cli = subprocess.Popen(
         [*cli_command(), "train", "--job-name", "crash-cli", "--train", train_uri, "--content-type", "csv",
-         "-H", "num_round=10000", "-H", "max_depth=2", "-H", "objective=binary:logistic"],
+         "-H", "num_round=6000", "-H", "max_depth=2", "-H", "objective=binary:logistic"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=cli_env(home),
     )  # fmt: skip
     try:
