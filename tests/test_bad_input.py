@@ -526,6 +526,8 @@ def test_store_consistent_after_catalogue(catalogue: Catalogue) -> None:
     }
     created_api = {f"api-{c.id}" for c in API_CASES if c.outcome == "Failed"}
     assert set(report.statuses) == created_cli | created_api
+    # A rejected request leaves nothing behind: the only job folders are those of recorded jobs.
+    assert sorted(p.name for p in (catalogue.home / "jobs").iterdir()) == sorted(report.statuses)
     # A job ends Completed exactly when its case says the image accepts the input.
     completed = {name for name, status in report.statuses.items() if status == "Completed"}
     assert completed == {c.job_name for c in CLI_CASES if c.outcome == "Completed"}
