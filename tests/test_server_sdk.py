@@ -116,7 +116,9 @@ def test_unmodified_sdk_runs_the_tutorial(sagelocal_server: Server, tutorial_dat
 
     stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
     assert re.search(rf"^{stamp} Starting - Starting the training job", out, re.M), out
-    assert re.search(rf"^{stamp} Completed - Training job completed$", out, re.M), out
+    # A warm local job can be over before fit()'s first DescribeTrainingJob; the SDK then prints every
+    # transition at once and, as it always does after a status line, runs the first log line straight on.
+    assert re.search(rf"^{stamp} Completed - Training job completed", out, re.M), out
     training = re.search(r"^Training seconds: (\d+)$", out, re.M)
     billable = re.search(r"^Billable seconds: (\d+)$", out, re.M)
     assert training and billable, out

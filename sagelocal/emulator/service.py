@@ -58,10 +58,16 @@ class Emulator:
     logs: LogStore
 
     def __init__(
-        self, home: Path | None = None, runner: str = "process", *, allow_local_instance: bool = True
+        self,
+        home: Path | None = None,
+        runner: str = "process",
+        *,
+        allow_local_instance: bool = True,
+        warm_start: bool = False,
     ) -> None:
         """``allow_local_instance`` lets InstanceType ``local`` through, as the local backends do; the HTTP server,
-        standing in for the real service, turns it off."""
+        standing in for the real service, turns it off. ``warm_start`` (for long-lived emulators such as the
+        server) starts supervisors from a fork server that preloaded the algorithm's imports (``warm.py``)."""
         if runner not in RUNNERS:
             raise ValueError(f"Unknown runner '{runner}'. Choose one of: {', '.join(RUNNERS)}.")
         self.home = Path(home).resolve() if home is not None else config.home()
@@ -72,8 +78,15 @@ class Emulator:
         self.jobs = jobs.JobStore(self.db)
         self.logs = LogStore(self.db)
         self.objects = ObjectStore(self.home / "s3")
-        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._children: dict[str, Any] = {}  # subprocess.Popen, or multiprocessing.Process when warm
         self._children_lock = threading.Lock()
+        self._launcher = None
+        if warm_start and runner == "process":
+            from sagelocal.emulator import warm
+
+            if warm.available():
+                self._launcher = warm.WarmLauncher()
+                self._launcher.warm_up()
 
     def job_dir(self, name: str) -> Path:
         return self.home / "jobs" / name
@@ -101,12 +114,22 @@ class Emulator:
 
             shutil.rmtree(job_dir, ignore_errors=True)
         job_dir.mkdir(parents=True, exist_ok=True)
+        if self._launcher is not None:
+            proc: Any = self._launcher.start_supervisor(self.home, name, job_dir / "supervisor.log")
+        else:
+            proc = self._start_cold(name, job_dir)
+        self.jobs.set_supervisor(name, proc.pid, jobs.process_start_time(proc.pid))
+        with self._children_lock:
+            self._children[name] = proc
+        self._reap_children()
+
+    def _start_cold(self, name: str, job_dir: Path) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
         env["SAGELOCAL_HOME"] = str(self.home)
         path = env.get("PYTHONPATH")
         env["PYTHONPATH"] = _PACKAGE_PARENT + (os.pathsep + path if path else "")
         with open(job_dir / "supervisor.log", "ab") as log:
-            proc = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "-m", "sagelocal.emulator.supervisor", name],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -116,16 +139,12 @@ class Emulator:
                 start_new_session=True,
                 close_fds=True,
             )
-        self.jobs.set_supervisor(name, proc.pid, jobs.process_start_time(proc.pid))
-        with self._children_lock:
-            self._children[name] = proc
-        self._reap_children()
 
     def _reap_children(self) -> None:
         """Collect exit statuses of supervisors this process started, so none lingers as a zombie."""
         with self._children_lock:
             for name, proc in list(self._children.items()):
-                if proc.poll() is not None:
+                if (proc.poll() if hasattr(proc, "poll") else proc.exitcode) is not None:
                     del self._children[name]
 
     # --- DescribeTrainingJob / ListTrainingJobs ------------------------------------------------------------

@@ -235,5 +235,26 @@ def main(argv: list[str] | None = None) -> int:
     return run_job(config.home(), args[0])
 
 
+def detached_main(home: str, name: str, log_path: str) -> None:
+    """The supervisor started from a warm fork server (``emulator/warm.py``) instead of ``python -m``: detach
+    into its own session with its output in the job's log file, as the cold start does, then run the job."""
+    import os
+
+    from sagelocal.emulator.warm import redirect_output
+
+    os.setsid()
+    redirect_output(log_path)
+    os.environ["SAGELOCAL_HOME"] = home
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    code = 1
+    try:
+        code = run_job(Path(home), name)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 if __name__ == "__main__":
     sys.exit(main())

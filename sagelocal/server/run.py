@@ -135,7 +135,9 @@ def serve(
 
         home = config.home()
         try:
-            emulator = Emulator(home=home, runner=RUNNERS[backend], allow_local_instance=False)
+            emulator = Emulator(
+                home=home, runner=RUNNERS[backend], allow_local_instance=False, warm_start=True
+            )
         except Exception as exc:  # e.g. no Docker engine for --backend docker
             raise ServeError(f"cannot start the {backend} backend: {exc}") from exc
         sdk_config = write_sdk_config(home)
