@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,3 +42,50 @@ class Runner(Protocol):
         """Run ``train`` to completion. When ``stop`` is set, or ``time.monotonic()`` passes ``deadline``, send
         SIGTERM, wait STOP_GRACE_SECONDS, then kill; report why in ``ended_by``. Raises RunnerError."""
         ...
+
+
+class StopWatch:
+    """Ends a run when it is stopped or passes its deadline. From a thread, it watches ``stop`` and ``deadline``;
+    when either fires it calls ``terminate`` (SIGTERM) and, if the run has not ended STOP_GRACE_SECONDS later,
+    ``kill``. Use it as a context manager around reading the algorithm's output; ``ended_by`` says why it ended."""
+
+    def __init__(
+        self,
+        stop: threading.Event,
+        deadline: float | None,
+        terminate: Callable[[], None],
+        kill: Callable[[], None],
+    ) -> None:
+        self._stop, self._deadline = stop, deadline
+        self._terminate, self._kill = terminate, kill
+        self._done = threading.Event()
+        self._reason: Literal["exit", "stop", "max_runtime"] = "exit"
+        self._thread = threading.Thread(target=self._watch, name="sagelocal-stop-watch", daemon=True)
+
+    @property
+    def ended_by(self) -> Literal["exit", "stop", "max_runtime"]:
+        return self._reason
+
+    def __enter__(self) -> StopWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            timeout = 0.05
+            if self._deadline is not None:
+                timeout = max(0.0, min(timeout, self._deadline - time.monotonic()))
+            if self._stop.wait(timeout):
+                self._reason = "stop"
+            elif self._deadline is not None and time.monotonic() >= self._deadline:
+                self._reason = "max_runtime"
+            else:
+                continue
+            self._terminate()
+            if not self._done.wait(STOP_GRACE_SECONDS):
+                self._kill()
+            return

@@ -20,14 +20,13 @@ import fcntl
 import os
 import sys
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from docker.errors import APIError, DockerException
 from requests.exceptions import RequestException
 
 from sagelocal import images
-from sagelocal.emulator.runners.base import STOP_GRACE_SECONDS, AlgorithmRun, RunnerError, RunOutcome
+from sagelocal.emulator.runners.base import AlgorithmRun, RunnerError, RunOutcome, StopWatch
 
 if TYPE_CHECKING:
     import docker
@@ -146,38 +145,18 @@ class ContainerRunner:
         except _ENGINE_ERRORS as e:
             raise _error("could not start the training container", e) from None
 
-        ended_by: list[str] = []
-        done = threading.Event()
-
-        def watch() -> None:
-            while not done.is_set():
-                timeout = 0.05
-                if deadline is not None:
-                    timeout = max(0.0, min(timeout, deadline - time.monotonic()))
-                if stop.wait(timeout):
-                    ended_by.append("stop")
-                elif deadline is not None and time.monotonic() >= deadline:
-                    ended_by.append("max_runtime")
-                else:
-                    continue
-                _kill(container, "SIGTERM")
-                if not done.wait(STOP_GRACE_SECONDS):
-                    _kill(container, "SIGKILL")
-                return
-
-        watcher = threading.Thread(target=watch, name="sagelocal-container-stop-watch", daemon=True)
-        watcher.start()
-        try:
-            _stream_lines(output, run.on_line)
-            status = container.wait()
-        except _ENGINE_ERRORS as e:
-            raise _error("lost the training container", e) from None
-        finally:
-            done.set()
-            watcher.join()
-        code = int(status.get("StatusCode", 1))
-        reason = ended_by[0] if ended_by else "exit"
-        return RunOutcome(exit_code=code, ended_by=reason)  # type: ignore[arg-type]
+        with StopWatch(
+            stop,
+            deadline,
+            terminate=lambda: _kill(container, "SIGTERM"),
+            kill=lambda: _kill(container, "SIGKILL"),
+        ) as watch:
+            try:
+                _stream_lines(output, run.on_line)
+                status = container.wait()
+            except _ENGINE_ERRORS as e:
+                raise _error("lost the training container", e) from None
+        return RunOutcome(exit_code=int(status.get("StatusCode", 1)), ended_by=watch.ended_by)
 
 
 def _error(what: str, exc: Exception) -> RunnerError:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sagelocal.emulator.algorithms.xgboost.versions import UnknownImage, version_from_image_uri
-from sagelocal.emulator.runners.base import STOP_GRACE_SECONDS, AlgorithmRun, RunnerError, RunOutcome
+from sagelocal.emulator.runners.base import AlgorithmRun, RunnerError, RunOutcome, StopWatch
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[3])
 
@@ -172,38 +172,12 @@ class ProcessRunner:
         except OSError as e:
             raise RunnerError(f"InternalServerError: could not start the algorithm: {e}") from None
 
-        ended_by: list[str] = []
-        done = threading.Event()
-
-        def watch() -> None:
-            while not done.is_set():
-                timeout = 0.05
-                if deadline is not None:
-                    timeout = max(0.0, min(timeout, deadline - time.monotonic()))
-                if stop.wait(timeout):
-                    ended_by.append("stop")
-                elif deadline is not None and time.monotonic() >= deadline:
-                    ended_by.append("max_runtime")
-                else:
-                    continue
-                if proc.poll() is None:
-                    proc.terminate()
-                    try:
-                        proc.wait(STOP_GRACE_SECONDS)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                return
-
-        watcher = threading.Thread(target=watch, name="sagelocal-stop-watch", daemon=True)
-        watcher.start()
         assert proc.stdout is not None
-        try:
-            for raw in proc.stdout:
-                run.on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
-        finally:
-            proc.stdout.close()
-            code = proc.wait()
-            done.set()
-            watcher.join()
-        reason = ended_by[0] if ended_by else "exit"
-        return RunOutcome(exit_code=exit_code(code), ended_by=reason)  # type: ignore[arg-type]
+        with StopWatch(stop, deadline, terminate=proc.terminate, kill=proc.kill) as watch:
+            try:
+                for raw in proc.stdout:
+                    run.on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            finally:
+                proc.stdout.close()
+                code = proc.wait()
+        return RunOutcome(exit_code=exit_code(code), ended_by=watch.ended_by)
