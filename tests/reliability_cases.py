@@ -279,6 +279,21 @@ def algorithm_pids(home: Path, name: str) -> list[int]:
     return found
 
 
+def child_pids(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (e.g. the algorithm a worker forked or started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
 def supervisor_pid(home: Path, name: str) -> int:
     conn = sqlite3.connect(str(home / "sagelocal.db"), timeout=30)
     try:

@@ -26,6 +26,7 @@ from reliability_cases import (
     alive,
     assert_store_consistent,
     channel,
+    child_pids,
     cli_command,
     cli_env,
     csv_rows,
@@ -209,12 +210,15 @@ def test_kill_9_of_the_server_mid_job(tmp_path: Path) -> None:
 
         worker = supervisor_pid(home, "crash-server-victim")
         assert alive(worker), "a job's worker must not die with the server"
+        algorithms = child_pids(worker)
+        assert algorithms, "the victim's algorithm should be running under its worker"
         assert alive(supervisor_pid(home, "crash-server-survives")) or (
             LocalBackend(home=home).describe_training_job("crash-server-survives")["TrainingJobStatus"]
             == "Completed"
         )
         os.kill(worker, signal.SIGKILL)
         assert wait_gone(worker)
+        assert all(wait_gone(pid) for pid in algorithms)  # the algorithm does not outlive its worker
 
         with running_server(home) as server:
             sm = server.client("sagemaker")
