@@ -324,9 +324,7 @@ def _read_csv_file(path: str, delimiter: str) -> Any:
     try:
         convert = pacsv.ConvertOptions(column_types={n: pa.float32() for n in names})
         table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
-        return np.column_stack([c.to_numpy(zero_copy_only=False) for c in table.columns]).astype(
-            np.float32, copy=False
-        )
+        return _table_to_matrix(table)
     except pa.ArrowInvalid as e:
         if "conversion error" not in str(e):
             raise
@@ -334,6 +332,21 @@ def _read_csv_file(path: str, delimiter: str) -> Any:
     table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     columns = [np.array([_strtof(v) for v in c.to_pylist()], dtype=np.float32) for c in table.columns]
     return np.column_stack(columns) if columns else np.empty((0, 0), dtype=np.float32)
+
+
+def _table_to_matrix(table: Any) -> Any:
+    """A float32 Arrow table as one C-ordered float32 matrix, filled column by column and chunk by chunk, so no
+    per-column arrays or stacked intermediate are ever held at once (nulls become NaN)."""
+    import numpy as np
+
+    out = np.empty((table.num_rows, table.num_columns), dtype=np.float32)
+    for i, column in enumerate(table.columns):
+        offset = 0
+        for chunk in column.chunks:
+            values = chunk.to_numpy(zero_copy_only=False)
+            out[offset : offset + len(values), i] = values
+            offset += len(values)
+    return out
 
 
 def _stack_dense(blocks: list[Any]) -> Any:
