@@ -113,7 +113,7 @@ def raw_request(url: str, method: str, path: str, body: bytes = b"", headers: di
 # --- S3 keys through the server ---------------------------------------------------------------------------
 
 
-def test_s3_keys_and_buckets_cannot_escape_through_the_server(sandbox: Path) -> None:
+def test_s3_keys_and_buckets_stay_in_the_store_via_the_server(sandbox: Path) -> None:
     outer = sandbox.parents[1]
     with running_server(sandbox) as server:
         s3 = server.client("s3")
@@ -144,7 +144,7 @@ def test_s3_keys_and_buckets_cannot_escape_through_the_server(sandbox: Path) -> 
     assert_store_consistent(sandbox)
 
 
-def test_s3_keys_cannot_escape_through_boto3(sandbox: Path) -> None:
+def test_s3_keys_stay_in_the_store_via_boto3(sandbox: Path) -> None:
     """The same keys as a well-behaved SDK sends them (percent-encoded once by botocore)."""
     outer = sandbox.parents[1]
     # ("." and ".." alone are valid keys too, but a key cannot be both a file and the folder of "../x" in a
@@ -168,7 +168,7 @@ def test_s3_keys_cannot_escape_through_boto3(sandbox: Path) -> None:
 # --- S3 keys through the CLI ------------------------------------------------------------------------------
 
 
-def test_s3_keys_cannot_escape_through_the_cli(sandbox: Path, tmp_path: Path) -> None:
+def test_s3_keys_stay_in_the_store_via_the_cli(sandbox: Path, tmp_path: Path) -> None:
     outer = sandbox.parents[1]
     source = tmp_path / "payload.bin"
     source.write_bytes(MARKER)
@@ -206,7 +206,7 @@ def test_s3_keys_cannot_escape_through_the_cli(sandbox: Path, tmp_path: Path) ->
 # --- job and channel names --------------------------------------------------------------------------------
 
 
-def test_job_names_cannot_escape_through_the_server(sandbox: Path, tmp_path: Path) -> None:
+def test_job_names_stay_in_the_store_via_the_server(sandbox: Path, tmp_path: Path) -> None:
     outer = sandbox.parents[1]
     data = write_files(tmp_path / "data", {"train.csv": csv_rows()})
     names = [
@@ -250,7 +250,7 @@ def test_job_names_cannot_escape_through_the_server(sandbox: Path, tmp_path: Pat
     assert sorted(p.name for p in (outer / "inner").iterdir()) == ["home", "home-aws"]
 
 
-def test_job_names_cannot_escape_through_the_cli(sandbox: Path, tmp_path: Path) -> None:
+def test_job_names_stay_in_the_store_via_the_cli(sandbox: Path, tmp_path: Path) -> None:
     data = write_files(tmp_path / "data", {"train.csv": csv_rows()})
     calls = [
         args
