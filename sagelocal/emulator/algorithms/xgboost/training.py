@@ -307,8 +307,14 @@ def load_checkpoint(directory: str | None) -> tuple[str | None, int]:
 # --- the job -----------------------------------------------------------------------------------------------
 
 
+def xgboost_message(e: BaseException) -> str:
+    """An XGBoost error without the native stack trace it carries (``\nStack trace:\n  [bt] (0) …``, host
+    library paths and addresses): the part a user can act on."""
+    return str(e).split("\nStack trace:", 1)[0].rstrip()
+
+
 def _map_training_error(e: Exception, version: ImageVersion) -> Exception:
-    text = str(e)
+    text = xgboost_message(e)
     if version.legacy:
         for needle, message in LEGACY_CUSTOMER_ERRORS:
             if needle in text:
