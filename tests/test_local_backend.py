@@ -341,7 +341,8 @@ def test_list_training_jobs(backend: LocalBackend, inputs: dict[str, str]) -> No
 def test_upload_input_and_default_bucket(backend: LocalBackend, tmp_path: Path) -> None:
     single = tmp_path / "one.csv"
     single.write_text("1,2\n")
-    assert backend.upload_input(single, "s3://bucket-two/prefix/") == "s3://bucket-two/prefix"
+    # As the SDK's upload_data: a file's own URI (a folder's upload returns its prefix).
+    assert backend.upload_input(single, "s3://bucket-two/prefix/") == "s3://bucket-two/prefix/one.csv"
     assert backend.emulator.objects.head_object("bucket-two", "prefix/one.csv").size == 4
     assert backend.default_bucket() == "sagemaker-us-east-1-123456789012"
     backend.emulator.objects.head_bucket("sagemaker-us-east-1-123456789012")
