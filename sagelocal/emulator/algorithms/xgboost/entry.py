@@ -90,6 +90,9 @@ def _fail(
             log.line(trace.rstrip("\n"))
         log.error(reason)
     path = os.path.join(ml_root, "output", "failure")
+    host_root = ml_root.rstrip("/")
+    if host_root and host_root != CONTAINER_ROOT:  # e.g. a loader's message naming the file it read
+        reason = reason.replace(host_root + "/", CONTAINER_ROOT + "/")
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
