@@ -44,6 +44,7 @@ class LoadedData:
     features: Any  # numpy 2-D float32 array or scipy CSR matrix
     labels: Any  # numpy float32 vector
     weights: Any | None = None
+    data_format: str = "csv"  # the content type's format, for error messages
 
     @property
     def num_row(self) -> int:
@@ -535,11 +536,16 @@ def load_channel(
         line = _first_line(files[0]) if files else ""
         delimiter = sniff_delimiter(line.strip()[:512] if legacy else line, log)
         return load_csv(files, delimiter, csv_weights), delimiter
+    loaded: LoadedData | None
     if data_format == "libsvm":
-        return load_libsvm(files), None
-    if data_format == "parquet":
-        return load_parquet(files), None
-    return load_recordio(files), None
+        loaded = load_libsvm(files)
+    elif data_format == "parquet":
+        loaded = load_parquet(files)
+    else:
+        loaded = load_recordio(files)
+    if loaded is not None:
+        loaded.data_format = data_format
+    return loaded, None
 
 
 def to_dmatrix(data: LoadedData, nthread: int | None = None) -> Any:
@@ -553,4 +559,8 @@ def to_dmatrix(data: LoadedData, nthread: int | None = None) -> Any:
         kwargs["weight"] = data.weights
     if nthread:
         kwargs["nthread"] = nthread
-    return xgb.DMatrix(data.features, **kwargs)
+    try:
+        return xgb.DMatrix(data.features, **kwargs)
+    except xgb.core.XGBoostError as e:
+        text = str(e).split("\nStack trace:", 1)[0].rstrip()
+        raise UserError(f"Failed to load {data.data_format} data with exception:\n{text}") from None
