@@ -225,7 +225,11 @@ def test_failure_reason_wording() -> None:
         "Extraneous hyperparameter found: silent, exit code: 1"
     )
     assert failure_reason("ClientError: bad data", 1) == "ClientError: bad data, exit code: 1"
-    assert failure_reason(None, 137) == "AlgorithmError: , exit code: 137"
+    assert failure_reason(None, 137) == (
+        "AlgorithmError: The algorithm process was killed by signal 9 (SIGKILL) and wrote no failure reason, "
+        "exit code: 137"
+    )
+    assert failure_reason(None, 1) == "AlgorithmError: See job logs for more information, exit code: 1"
     assert len(failure_reason("x" * 5000, 1)) == 1024
 
 

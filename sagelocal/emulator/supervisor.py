@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 _stop = threading.Event()
+_SIGNALS = {s.value: s.name for s in signal.Signals}
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -71,6 +72,14 @@ def failure_reason(failure_text: str | None, code: int) -> str:
     """FailureReason for an algorithm that exited ``code`` != 0: the failure file's text, prefixed
     ``AlgorithmError: `` unless it already names its kind, then ``, exit code: N``; at most 1024 chars."""
     text = (failure_text or "").rstrip()
+    if not text:
+        if code > 128 and code - 128 in _SIGNALS:
+            text = (
+                f"AlgorithmError: The algorithm process was killed by signal {code - 128} "
+                f"({_SIGNALS[code - 128]}) and wrote no failure reason"
+            )
+        else:
+            text = "AlgorithmError: See job logs for more information"
     if not text.startswith(("ClientError:", "AlgorithmError:")):
         text = "AlgorithmError: " + text
     return (text + f", exit code: {code}")[:1024]
