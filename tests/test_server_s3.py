@@ -480,10 +480,12 @@ def test_keys_cannot_escape_the_store(s3, sagelocal_server: Server) -> None:  # 
     status, body, _ = raw_request(sagelocal_server, "GET", "/%2e%2e/etc/passwd")
     assert status == 404
 
+    planted = {f"escape-{i}.txt" for i in range(1, 6)}
     after = {p for p in home.parent.rglob("*")} - {p for p in (home / "s3").rglob("*")}
-    escaped = [p for p in after - before if "escape" in p.name]
+    escaped = [p for p in after - before if p.name in planted]
     assert escaped == []
-    assert not any("escape" in p.name for p in home.parent.parent.iterdir())
+    # pytest's other tmp folders sit beside this one (named after their tests): look for the planted files only.
+    assert not any(p.name in planted for p in home.parent.parent.iterdir())
 
 
 def test_unsupported_subresource_is_not_implemented(s3) -> None:
