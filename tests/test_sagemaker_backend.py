@@ -508,3 +508,17 @@ def test_fetch_artifact_downloads_model_tar_gz(moto_aws: pytest.MonkeyPatch, tmp
     assert str(info.value) == (
         "NoSuchKey: The specified key does not exist: s3://out/prefix/missing/output/model.tar.gz"
     )
+
+
+def test_cli_picks_the_sdk_image_uri_for_the_sagemaker_backend_in_any_region() -> None:
+    """`sagelocal train --backend sagemaker --xgboost-version V` must name the real registry of the region, which
+    only the SDK's image_uris knows for every region (sagelocal's own table covers the tutorial's four)."""
+    from sagelocal.backends.sagemaker import SageMakerBackend
+    from sagelocal.cli.train import choose_image
+
+    backend = SageMakerBackend(region="ap-southeast-2")
+    assert (
+        choose_image(backend, None, "3.0-5")
+        == "783357654285.dkr.ecr.ap-southeast-2.amazonaws.com/sagemaker-xgboost:3.0-5"
+    )
+    assert choose_image(backend, "my/own:image", None) == "my/own:image"

@@ -291,7 +291,13 @@ def choose_image(backend: Any, image_uri: str | None, xgboost_version: str | Non
     check_image_flags(image_uri, xgboost_version)
     if image_uri:
         return image_uri
-    return image_uri_for(xgboost_version or DEFAULT_VERSION, backend_region(backend))
+    version = xgboost_version or DEFAULT_VERSION
+    if getattr(backend, "name", "") == "sagemaker":
+        # The real service needs the right registry in every region: ask the SDK (image_uris.retrieve).
+        from sagelocal.backends.sagemaker import image_uri
+
+        return image_uri(version, backend_region(backend))
+    return image_uri_for(version, backend_region(backend))
 
 
 BackendOption = Annotated[
