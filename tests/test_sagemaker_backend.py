@@ -510,10 +510,15 @@ def test_fetch_artifact_downloads_model_tar_gz(moto_aws: pytest.MonkeyPatch, tmp
     )
 
 
-def test_cli_picks_the_sdk_image_uri_for_the_sagemaker_backend_in_any_region() -> None:
+def test_cli_picks_the_sdk_image_uri_for_the_sagemaker_backend_in_any_region(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """`sagelocal train --backend sagemaker --xgboost-version V` must name the real registry of the region, which
     only the SDK's image_uris knows for every region (sagelocal's own table covers the tutorial's four)."""
     from sagelocal.backends.sagemaker import SageMakerBackend
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     from sagelocal.cli.train import choose_image
 
     backend = SageMakerBackend(region="ap-southeast-2")
