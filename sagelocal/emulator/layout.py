@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import shutil
 from pathlib import Path
 from typing import Any
@@ -81,14 +82,20 @@ def checkpoint_config(request: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def checkpoint_dir(ml_root: Path, request: dict[str, Any]) -> Path | None:
-    """The host folder behind CheckpointConfig.LocalPath (``/opt/ml/…`` maps under ``ml_root``)."""
+    """The host folder behind CheckpointConfig.LocalPath (``/opt/ml/…`` maps under ``ml_root``). Any other
+    path, or one that climbs out of /opt/ml, is a LayoutError: the request must never name a host folder."""
     cc = checkpoint_config(request)
     if cc is None:
         return None
-    local = cc["LocalPath"].rstrip("/") or "/"
-    if local == CONTAINER_ML_ROOT or local.startswith(CONTAINER_ML_ROOT + "/"):
-        return ml_root / local[len(CONTAINER_ML_ROOT) :].lstrip("/")
-    return Path(local)
+    raw = str(cc["LocalPath"])
+    local = posixpath.normpath(raw) if raw.startswith("/") else ""
+    if not (local == CONTAINER_ML_ROOT or local.startswith(CONTAINER_ML_ROOT + "/")):
+        raise LayoutError(
+            f"ClientError: CheckpointConfig.LocalPath '{cc['LocalPath']}' is not a folder under "
+            f"{CONTAINER_ML_ROOT}; sagelocal maps only {CONTAINER_ML_ROOT} into the job (default "
+            f"{DEFAULT_CHECKPOINT_PATH})."
+        )
+    return ml_root / local[len(CONTAINER_ML_ROOT) :].lstrip("/")
 
 
 def restore_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> None:
@@ -207,6 +214,11 @@ def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -
     role = request.get("RoleArn", config.DUMMY_ROLE_ARN)
     for ch in request.get("InputDataConfig") or []:
         name = ch["ChannelName"]
+        if name in (".", ".."):
+            raise LayoutError(
+                f"ClientError: Channel name '{name}' cannot be used as a folder name in "
+                f"{CONTAINER_ML_ROOT}/input/data."
+            )
         source = ch.get("DataSource") or {}
         s3 = source.get("S3DataSource")
         if s3 is None:
