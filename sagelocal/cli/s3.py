@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sagelocal.cli.errors import EXIT_USAGE, CliFailure, handle_errors, operation
+from sagelocal.cli.errors import EXIT_FAILED, EXIT_USAGE, CliFailure, err, handle_errors, operation
 
 s3_app = typer.Typer(
     name="s3",
@@ -153,8 +153,25 @@ def copy(
                 else destination
             )
         pairs.append((source, target))
+    refused: list[str] = []
+    if src_s3 and not dst_s3:
+        base = Path(destination).resolve()
+        inside = []
+        for src, dst in pairs:
+            outside = recursive and not Path(dst).resolve().is_relative_to(base)
+            if outside or Path(dst).name in ("", ".", ".."):
+                refused.append(src)
+            else:
+                inside.append((src, dst))
+        pairs = inside
     for src, dst in pairs:
         _copy_one(objects, src, dst, content_type)
+    if refused:
+        for src in refused:
+            err(
+                f"sagelocal s3 cp: refusing to download {src}: its key would be written outside {destination}"
+            )
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _join(base: str, rel: str) -> str:
