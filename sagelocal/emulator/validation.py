@@ -27,6 +27,7 @@ from sagelocal.emulator.errors import ValidationException
 
 __all__ = [
     "SerializationException",
+    "check_request_types",
     "format_validation_errors",
     "validate_create_training_job",
 ]
@@ -338,6 +339,12 @@ def _expect_scalar(kind: str, value: Any) -> None:
         raise SerializationException(
             f"{_token(value)} can not be converted to {_SCALAR_NAMES.get(kind, kind)}"
         )
+
+
+def check_request_types(shape_name: str, request: dict[str, Any]) -> None:
+    """Raise SerializationException, as the service's deserializer does, when a member of ``request`` has the
+    wrong JSON type for the operation's input shape ``shape_name`` (e.g. ``ListTrainingJobsRequest``)."""
+    _Walker(allow_local_instance=True).check_types(shape_name, request)
 
 
 def _duplicate_channel(request: dict[str, Any]) -> str | None:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from sagelocal.emulator.errors import ServiceError, ValidationException
 from sagelocal.emulator.service import Emulator
+from sagelocal.emulator.validation import check_request_types
 from sagelocal.server import (
     InternalFailure,
     UnknownOperationException,
@@ -43,11 +44,17 @@ def _list_params(params: dict[str, Any]) -> dict[str, Any]:
     for key in _TIME_FILTERS:
         value = converted.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            converted[key] = datetime.fromtimestamp(value, tz=UTC)
+            try:
+                converted[key] = datetime.fromtimestamp(value, tz=UTC)
+            except (OverflowError, OSError, ValueError):
+                raise ValidationException(
+                    f"1 validation error detected: Value '{value}' at '{key[0].lower()}{key[1:]}' "
+                    "failed to satisfy constraint: Member must be a timestamp"
+                ) from None
         elif isinstance(value, str):
             try:
                 converted[key] = datetime.fromtimestamp(float(value), tz=UTC)
-            except ValueError:
+            except (OverflowError, OSError, ValueError):
                 try:
                     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
                 except ValueError:
@@ -60,6 +67,8 @@ def _list_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _call(emulator: Emulator, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    if operation in OPERATIONS and operation != "CreateTrainingJob":  # CreateTrainingJob checks its own
+        check_request_types(f"{operation}Request", params)
     if operation == "CreateTrainingJob":
         return emulator.create_training_job(params)
     if operation == "DescribeTrainingJob":
