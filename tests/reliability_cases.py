@@ -264,9 +264,16 @@ def wait_for_rounds(backend: Any, name: str, rounds: int = 3, timeout: float = 1
 
 
 def algorithm_pids(home: Path, name: str) -> list[int]:
-    """Processes running the algorithm over this job's layout (found by their command line)."""
+    """Processes running the algorithm over this job's layout: started cold (found by their command line) or
+    forked by a warm worker (the worker's children)."""
     needle = f"--ml-root\x00{home / 'jobs' / name}\x00".encode()
     found = []
+    try:
+        worker = supervisor_pid(home, name)
+    except AssertionError:
+        worker = None
+    if worker is not None and alive(worker):
+        found.extend(child_pids(worker))
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -274,7 +281,7 @@ def algorithm_pids(home: Path, name: str) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if needle in cmdline + b"\x00":
+        if needle in cmdline + b"\x00" and int(entry.name) not in found:
             found.append(int(entry.name))
     return found
 
