@@ -234,10 +234,10 @@ def big_csv() -> Path:
     code = f"""
 import numpy as np, pyarrow as pa, pyarrow.csv as pc
 rng = np.random.default_rng(7)
-with pc.CSVWriter({str(path)!r}, pa.schema([(f"c{{i}}", pa.float32()) for i in range({BIG_COLS})]),
+with pc.CSVWriter({str(path)!r}, pa.schema([(f"c{{i}}", pa.float64()) for i in range({BIG_COLS})]),
                   write_options=pc.WriteOptions(include_header=False)) as w:
     for _ in range({BIG_ROWS} // 200_000):
-        x = rng.random((200_000, {BIG_COLS}), dtype=np.float32).round(4)
+        x = rng.random((200_000, {BIG_COLS})).round(6)  # about 9 bytes a field: a ~1.1 GB file
         x[:, 0] = (x[:, 1] + x[:, 2] > 1.0)
         w.write_table(pa.table({{f"c{{i}}": x[:, i] for i in range({BIG_COLS})}}))
 """

@@ -320,7 +320,7 @@ def _read_csv_file(path: str, delimiter: str) -> Any:
         return np.empty((0, 0), dtype=np.float32)
     first = _first_line(path).rstrip("\r\n")
     names = [f"f{i}" for i in range(len(first.split(delimiter)))]
-    read = pacsv.ReadOptions(column_names=names, use_threads=True, block_size=1 << 24)
+    read = pacsv.ReadOptions(column_names=names, use_threads=True)  # 1 MiB blocks keep every core busy
     parse = pacsv.ParseOptions(delimiter=delimiter)
     try:
         convert = pacsv.ConvertOptions(column_types={n: pa.float32() for n in names})
