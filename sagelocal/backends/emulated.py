@@ -18,6 +18,8 @@ class EmulatedBackend:
     """Runs jobs on this machine through :class:`Emulator`; ``runner`` is ``"process"`` or ``"docker"``."""
 
     name = "emulated"
+    #: Seconds between polls while the CLI follows a job: a poll is a local SQLite read, so follow closely.
+    poll_interval = 0.05
 
     def __init__(self, runner: str, home: Path | None = None) -> None:
         self.runner = runner
