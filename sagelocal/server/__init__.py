@@ -10,9 +10,10 @@ This module holds the small AWS JSON 1.1 wire helpers shared by the SageMaker an
 from __future__ import annotations
 
 import json
+import logging
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
@@ -88,3 +89,21 @@ def json_error(error: ServiceError, request_id: str) -> Response:
         media_type=JSON_CONTENT_TYPE,
         headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.code},
     )
+
+
+async def answer_json_call(target: str, call: Callable[[dict[str, Any]], Any], body: bytes) -> Response:
+    """One AWS JSON 1.1 call (``target`` e.g. ``SageMaker.CreateTrainingJob``): parse the body, run ``call`` on
+    it in the thread pool, and answer in the AWS shape. A ServiceError is the client's error; anything else is a
+    bug, answered as InternalFailure with the traceback logged."""
+    from starlette.concurrency import run_in_threadpool
+
+    request_id = new_request_id()
+    try:
+        params = parse_json_body(body)
+        result = await run_in_threadpool(call, params)
+    except ServiceError as error:
+        return json_error(error, request_id)
+    except Exception as exc:
+        logging.getLogger("sagelocal.server").exception("%s failed", target)
+        return json_error(InternalFailure(f"{type(exc).__name__}: {exc}"), request_id)
+    return json_response(result or {}, request_id)

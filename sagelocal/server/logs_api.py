@@ -8,19 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from sagelocal.emulator.errors import ServiceError
 from sagelocal.emulator.logstore import InvalidParameterException, LogStore
-from sagelocal.server import (
-    InternalFailure,
-    UnknownOperationException,
-    json_error,
-    json_response,
-    new_request_id,
-    parse_json_body,
-)
+from sagelocal.server import UnknownOperationException, answer_json_call
 
 log = logging.getLogger("sagelocal.server")
 
@@ -120,13 +111,6 @@ def _call(logs: LogStore, operation: str, params: dict[str, Any]) -> dict[str, A
 
 
 async def handle(operation: str, body: bytes, logs: LogStore) -> Response:
-    request_id = new_request_id()
-    try:
-        params = parse_json_body(body)
-        result = await run_in_threadpool(_call, logs, operation, params)
-    except ServiceError as error:
-        return json_error(error, request_id)
-    except Exception as exc:
-        log.exception("Logs_20140328.%s failed", operation)
-        return json_error(InternalFailure(f"{type(exc).__name__}: {exc}"), request_id)
-    return json_response(result or {}, request_id)
+    return await answer_json_call(
+        f"Logs_20140328.{operation}", lambda params: _call(logs, operation, params), body
+    )

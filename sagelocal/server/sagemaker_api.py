@@ -6,20 +6,12 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from sagelocal.emulator.errors import ServiceError, ValidationException
+from sagelocal.emulator.errors import ValidationException
 from sagelocal.emulator.service import Emulator
 from sagelocal.emulator.validation import check_request_types
-from sagelocal.server import (
-    InternalFailure,
-    UnknownOperationException,
-    json_error,
-    json_response,
-    new_request_id,
-    parse_json_body,
-)
+from sagelocal.server import UnknownOperationException, answer_json_call
 
 log = logging.getLogger("sagelocal.server")
 
@@ -84,13 +76,6 @@ def _call(emulator: Emulator, operation: str, params: dict[str, Any]) -> dict[st
 
 
 async def handle(operation: str, body: bytes, emulator: Emulator) -> Response:
-    request_id = new_request_id()
-    try:
-        params = parse_json_body(body)
-        result = await run_in_threadpool(_call, emulator, operation, params)
-    except ServiceError as error:
-        return json_error(error, request_id)
-    except Exception as exc:  # a bug, not a client error: say so in the AWS shape and log the traceback
-        log.exception("SageMaker.%s failed", operation)
-        return json_error(InternalFailure(f"{type(exc).__name__}: {exc}"), request_id)
-    return json_response(result or {}, request_id)
+    return await answer_json_call(
+        f"SageMaker.{operation}", lambda params: _call(emulator, operation, params), body
+    )
