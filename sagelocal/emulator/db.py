@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,6 +62,21 @@ CREATE INDEX IF NOT EXISTS log_events_group ON log_events (grp, ts, id);
 """
 
 
+def retry_while_locked(operation: Callable[[], object]) -> None:
+    """Run ``operation``, retrying for up to BUSY_TIMEOUT_MS while SQLite reports the file locked or busy: for the
+    few statements (journal-mode switch, first schema creation) where SQLite does not wait on its own."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            operation()
+            return
+        except sqlite3.OperationalError as e:
+            transient = "locked" in str(e) or "busy" in str(e)
+            if not transient or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 def connect(path: Path | str) -> sqlite3.Connection:
     """A new connection in autocommit mode (transactions are explicit), WAL journal, busy timeout set."""
     conn = sqlite3.connect(
@@ -68,7 +84,10 @@ def connect(path: Path | str) -> sqlite3.Connection:
     )
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    # WAL is a property of the file: switch once. The switch needs the file to itself, and SQLite may answer
+    # "database is locked" at once instead of waiting (several processes opening a new file together).
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        retry_while_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
     # WAL + NORMAL: a commit survives a crash of the process (not of the machine) without an fsync per commit.
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
@@ -86,7 +105,7 @@ class Database:
     def _create_schema(self) -> None:
         conn = self.conn()
         # executescript commits implicitly; run it outside an explicit transaction.
-        conn.executescript(SCHEMA)
+        retry_while_locked(lambda: conn.executescript(SCHEMA))
 
     def conn(self) -> sqlite3.Connection:
         """This thread's connection."""
