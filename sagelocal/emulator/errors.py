@@ -23,6 +23,13 @@ class ValidationException(ServiceError):
     code = "ValidationException"
 
 
+class SerializationException(ValidationException):
+    """The request body did not deserialize into the operation's shapes (not JSON, a number where a string
+    belongs, …). A ValidationException subclass so callers that catch validation failures catch this too."""
+
+    code = "SerializationException"
+
+
 class ResourceInUse(ServiceError):
     code = "ResourceInUse"
 

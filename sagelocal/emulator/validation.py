@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from sagelocal.emulator.errors import ValidationException
+from sagelocal.emulator.errors import SerializationException, ValidationException
 
 __all__ = [
     "SerializationException",
@@ -50,13 +50,6 @@ _SHOWN_PATTERNS = {
     "TagKey": r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$",
     "TagValue": r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$",
 }
-
-
-class SerializationException(ValidationException):
-    """The request body did not deserialize into the operation's shapes (a number where a string belongs, …).
-    A ValidationException subclass so callers that catch validation failures catch this too."""
-
-    code = "SerializationException"
 
 
 # --- the model ----------------------------------------------------------------------------------------------

@@ -20,13 +20,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from sagelocal.emulator.errors import ServiceError
+from sagelocal.emulator.errors import SerializationException, ServiceError
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
-
-
-class SerializationException(ServiceError):
-    code = "SerializationException"
 
 
 class UnknownOperationException(ServiceError):
