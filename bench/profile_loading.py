@@ -22,8 +22,8 @@ def main(path: str) -> None:
     import pyarrow.csv  # noqa: F401
     import xgboost
 
-    from sagelocal.emulator.algorithms.xgboost import data
-    from sagelocal.emulator.algorithms.xgboost.logs import Log
+    from sagelocal.algorithms.xgboost import data
+    from sagelocal.algorithms.xgboost.logs import Log
 
     marks = [("imports (xgboost pulls in scikit-learn, SciPy, pandas)", time.perf_counter(), rss_mb())]
     files = [path]

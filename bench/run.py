@@ -253,8 +253,8 @@ print(d.num_row(), d.num_col())
 
 LOAD_SAGELOCAL = """
 import sys
-from sagelocal.emulator.algorithms.xgboost.data import load_channel, to_dmatrix
-from sagelocal.emulator.algorithms.xgboost.logs import Log
+from sagelocal.algorithms.xgboost.data import load_channel, to_dmatrix
+from sagelocal.algorithms.xgboost.logs import Log
 data, _ = load_channel([sys.argv[1]], "csv", False, Log(stream=open("/dev/null", "w")))
 d = to_dmatrix(data)
 print(d.num_row(), d.num_col())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["support.server_fixture", "support.docker_fixture"]
+
 # Before anything imports XGBoost: OpenMP threads that spin while waiting make training crawl on a busy
 # machine.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -15,8 +17,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 @pytest.fixture(scope="session")
 def bank_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The tutorial's bank-marketing ``train.csv`` and ``test.csv`` (label first, no header), built once."""
-    from bank_data import prepare
+    from support.bank_data import ZIP_PATH, prepare
 
+    if not ZIP_PATH.is_file():
+        pytest.skip(f"the UCI Bank Marketing data is absent ({ZIP_PATH}); see ../shared/data/README.md")
     return prepare(tmp_path_factory.mktemp("bank_data"))
 
 

@@ -16,7 +16,7 @@ class DockerBackend(EmulatedBackend):
     name = "docker"
 
     def __init__(self, home: Path | None = None) -> None:
-        from sagelocal import images
+        from sagelocal.service import images
 
         try:
             images.docker_client().close()

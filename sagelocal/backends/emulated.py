@@ -8,8 +8,8 @@ from typing import Any
 
 from sagelocal import config
 from sagelocal.backends.base import TERMINAL_STATUSES, BackendError
-from sagelocal.emulator.objectstore import parse_s3_uri
-from sagelocal.emulator.service import Emulator
+from sagelocal.service.objectstore import parse_s3_uri
+from sagelocal.service.service import Emulator
 
 DEFAULT_POLL_INTERVAL = 0.1
 

@@ -25,8 +25,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from sagelocal import config
+from sagelocal.aws import errors
 from sagelocal.backends.base import TERMINAL_STATUSES, BackendError
-from sagelocal.emulator import errors
 
 #: Instance type the CLI asks for when the user names none (the classic tutorial's).
 DEFAULT_INSTANCE_TYPE = "ml.m4.xlarge"

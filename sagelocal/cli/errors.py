@@ -73,7 +73,7 @@ def operation(name: str) -> Iterator[None]:
 
 
 def _is_service_error(error: BaseException) -> bool:
-    from sagelocal.emulator.errors import ServiceError
+    from sagelocal.aws.errors import ServiceError
 
     return isinstance(error, ServiceError)
 

@@ -52,8 +52,8 @@ def build(
 ) -> None:
     """Build sagelocal-xgboost:<version> from this checkout: Python, the pinned xgboost, sagelocal's
     algorithm, a `train` command and the SageMaker /opt/ml layout."""
-    from sagelocal import images
-    from sagelocal.emulator.algorithms.xgboost.versions import UnknownImage, get_version
+    from sagelocal.algorithms.xgboost.versions import UnknownImage, get_version
+    from sagelocal.service import images
 
     try:
         names = (
@@ -88,7 +88,7 @@ def build(
 @handle_errors
 def list_images() -> None:
     """List sagelocal-xgboost images; CURRENT says whether one was built from this checkout's source."""
-    from sagelocal import images
+    from sagelocal.service import images
 
     try:
         rows = images.list_images()

@@ -20,7 +20,7 @@ s3_app = typer.Typer(
 
 def store() -> Any:
     from sagelocal import config
-    from sagelocal.emulator.objectstore import ObjectStore
+    from sagelocal.service.objectstore import ObjectStore
 
     return ObjectStore(config.home() / "s3")
 

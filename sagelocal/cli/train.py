@@ -270,7 +270,7 @@ def backend_region(backend: Any) -> str:
 
 def check_image_flags(image_uri: str | None, xgboost_version: str | None) -> None:
     """Usage errors before anything else happens: both flags, or an unknown version."""
-    from sagelocal.emulator.algorithms.xgboost.versions import UnknownImage, get_version
+    from sagelocal.algorithms.xgboost.versions import UnknownImage, get_version
 
     if image_uri and xgboost_version:
         raise typer.BadParameter(
@@ -286,7 +286,7 @@ def check_image_flags(image_uri: str | None, xgboost_version: str | None) -> Non
 def choose_image(backend: Any, image_uri: str | None, xgboost_version: str | None) -> str:
     """``--image-uri`` as given, else the ECR URI of ``--xgboost-version`` (default 3.0-5) in the region,
     as ``sagemaker.image_uris.retrieve("xgboost", region, version)`` gives it."""
-    from sagelocal.emulator.algorithms.xgboost.versions import DEFAULT_VERSION, image_uri_for
+    from sagelocal.algorithms.xgboost.versions import DEFAULT_VERSION, image_uri_for
 
     check_image_flags(image_uri, xgboost_version)
     if image_uri:

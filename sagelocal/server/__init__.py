@@ -1,7 +1,7 @@
 """``sagelocal serve``: one HTTP server speaking the AWS wire protocols a SageMaker notebook uses.
 
 SageMaker and CloudWatch Logs (AWS JSON 1.1, routed by ``X-Amz-Target``), STS (query protocol) and S3 (REST,
-path- and virtual-host-style), all backed by one :class:`sagelocal.emulator.service.Emulator`. Request
+path- and virtual-host-style), all backed by one :class:`sagelocal.service.service.Emulator`. Request
 signatures are accepted without being checked.
 
 This module holds the small AWS JSON 1.1 wire helpers shared by the SageMaker and Logs handlers.
@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from sagelocal.emulator.errors import SerializationException, ServiceError
+from sagelocal.aws.errors import SerializationException, ServiceError
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 

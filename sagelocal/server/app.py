@@ -19,7 +19,6 @@ from fastapi import FastAPI
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from sagelocal.emulator.service import Emulator
 from sagelocal.server import (
     UnknownOperationException,
     json_error,
@@ -29,6 +28,7 @@ from sagelocal.server import (
     sagemaker_api,
     sts_api,
 )
+from sagelocal.service.service import Emulator
 
 log = logging.getLogger("sagelocal.server")
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from sagelocal.emulator.logstore import InvalidParameterException, LogStore
 from sagelocal.server import UnknownOperationException, answer_json_call
+from sagelocal.service.logstore import InvalidParameterException, LogStore
 
 log = logging.getLogger("sagelocal.server")
 

@@ -130,8 +130,8 @@ def serve(
     try:
         import uvicorn
 
-        from sagelocal.emulator.service import Emulator
         from sagelocal.server.app import create_app
+        from sagelocal.service.service import Emulator
 
         home = config.home()
         try:

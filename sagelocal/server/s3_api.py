@@ -26,9 +26,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
+from sagelocal.aws.errors import ServiceError
 from sagelocal.config import ACCOUNT_ID, region
-from sagelocal.emulator.errors import ServiceError
-from sagelocal.emulator.objectstore import Listing, ObjectInfo, ObjectStore
+from sagelocal.service.objectstore import Listing, ObjectInfo, ObjectStore
 
 log = logging.getLogger("sagelocal.server")
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from sagelocal.emulator.errors import ValidationException
-from sagelocal.emulator.service import Emulator
-from sagelocal.emulator.validation import check_request_types
+from sagelocal.aws.errors import ValidationException
 from sagelocal.server import UnknownOperationException, answer_json_call
+from sagelocal.service.service import Emulator
+from sagelocal.service.validation import check_request_types
 
 log = logging.getLogger("sagelocal.server")
 

@@ -1,0 +1,393 @@
+"""``train``: what the built-in XGBoost image runs when SageMaker starts it (reference §1, §3, §4, §12).
+
+``python -m sagelocal.algorithms.xgboost train [--ml-root DIR] [--image-version V]`` reads
+the /opt/ml layout under DIR, validates, loads the channels, trains, writes ``model/xgboost-model``, and on
+failure writes ``output/failure`` (``ClientError: …`` for the customer's mistakes, ``AlgorithmError: …``
+otherwise) and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from sagelocal.algorithms.xgboost.errors import AlgorithmFailure, UserError
+from sagelocal.algorithms.xgboost.logs import Log
+from sagelocal.algorithms.xgboost.versions import ImageVersion, UnknownImage, get_version
+from sagelocal.contract import CONTAINER_ROOT, Layout, read_layout
+
+FAILURE_EXIT_CODE = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sagelocal.algorithms.xgboost",
+        description="Run SageMaker's built-in XGBoost algorithm over an /opt/ml layout.",
+    )
+    parser.add_argument("command", choices=["train"], help="what SageMaker passes to the image")
+    parser.add_argument(
+        "--ml-root", default=CONTAINER_ROOT, help="root of the /opt/ml layout (default /opt/ml)"
+    )
+    parser.add_argument(
+        "--image-version",
+        default=None,
+        help="image version, e.g. 1.7-1 or 1 (0.72); default $SAGELOCAL_XGBOOST_IMAGE_VERSION, else 3.0-5",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``train``. Returns the exit code (0, or 1 after writing ``output/failure``)."""
+    args = _parser().parse_args(argv)
+    # OpenMP threads that spin while waiting slow training down badly on a busy machine.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    _line_buffer_stdout()
+    log = Log()
+    ml_root = os.path.abspath(args.ml_root)
+    version: ImageVersion | None = None
+    try:
+        version = get_version(args.image_version)
+        layout = read_layout(ml_root)
+        if version.legacy:
+            _run_legacy(layout, version, log)
+        else:
+            _run(layout, version, log, os.environ)
+        return 0
+    except (AlgorithmFailure, UnknownImage) as e:
+        kind = getattr(e, "kind", "AlgorithmError")
+        message = getattr(e, "message", str(e))
+        return _fail(ml_root, version, log, f"{kind}: {message}", e)
+    except Exception as e:
+        return _fail(ml_root, version, log, f"AlgorithmError: {_describe(e)}", e, with_traceback=True)
+
+
+def _describe(e: BaseException) -> str:
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _fail(
+    ml_root: str,
+    version: ImageVersion | None,
+    log: Log,
+    reason: str,
+    exc: BaseException,
+    with_traceback: bool = False,
+) -> int:
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if version is None or not version.legacy:
+        # sagemaker-containers' generic handler (``_trainer.py``) logs this pair for every error.
+        detail = getattr(exc, "message", None) or str(exc)
+        log.error("Reporting training FAILURE")
+        log.error(f"framework error: \n{trace}\n{detail}")
+    else:
+        if with_traceback:
+            log.line(trace.rstrip("\n"))
+        log.error(reason)
+    path = os.path.join(ml_root, "output", "failure")
+    host_root = ml_root.rstrip("/")
+    if host_root and host_root != CONTAINER_ROOT:  # e.g. a loader's message naming the file it read
+        reason = reason.replace(host_root + "/", CONTAINER_ROOT + "/")
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(reason)
+    except OSError as e:
+        log.error(f"Could not write {path}: {e}")
+    return FAILURE_EXIT_CODE
+
+
+def _line_buffer_stdout() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(line_buffering=True)
+            except (ValueError, OSError):
+                pass
+
+
+# --- open-source images (0.90-1 … 3.0-5) --------------------------------------------------------------------
+
+
+def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, str]) -> None:
+    from sagelocal.algorithms.xgboost import channels, data, hyperparameters
+    from sagelocal.algorithms.xgboost.training import JobContext, train_job
+
+    log.info("Imported framework sagemaker_xgboost_container.training")
+    for key, value in layout.hyperparameters.items():
+        try:
+            json.loads(value) if isinstance(value, str) else None
+        except ValueError:
+            log.info(
+                f"Failed to parse hyperparameter {key} value {value} to Json.\nReturning the value itself"
+            )
+    log.info("No GPUs detected (normal if no gpus installed)")
+    log.info("Running XGBoost Sagemaker in algorithm mode")
+
+    env = layout.sm_env(environ)
+    _reread_configs(layout, env, environ)
+    train_path = env["SM_CHANNEL_TRAIN"]  # a job without a train channel fails here, with a bare KeyError
+    val_path = env.get("SM_CHANNEL_VALIDATION")
+    hosts = json.loads(env["SM_HOSTS"])
+    model_dir = env["SM_MODEL_DIR"]
+    name_of = layout.container_path
+
+    validated = hyperparameters.validate_hyperparameters(layout.hyperparameters, version)
+    cfg = hyperparameters.training_config(validated, version)
+    channels.validate_channels(layout.input_data_config, version)
+    train_channel = layout.input_data_config["train"]
+    data_format = channels.data_format(train_channel, version)
+    has_validation_channel = "validation" in layout.input_data_config
+
+    if val_path is not None:
+        if train_path == val_path or os.path.basename(train_path) == os.path.basename(val_path):
+            log.warning(
+                "Found same path for training and validation. This is not recommended and results may not "
+                "be correct."
+            )
+        else:
+            data.check_redundancy(train_path, val_path, log, name_of)
+
+    if version.at_least("1.5-1"):
+        log.info(f"Determined {int(env.get('SM_NUM_GPUS', '0') or 0)} GPU(s) available on the instance.")
+    num_gpus = int(env.get("SM_NUM_GPUS", "0") or 0)
+    if cfg.use_dask_gpu_training and version.at_least("1.5-1"):
+        _check_dask_gpu(validated, num_gpus, len(hosts), data_format, layout.input_data_config)
+    if len(hosts) > 1:
+        log.warning(
+            f"Distributed training over {len(hosts)} hosts is not emulated; "
+            f"{env['SM_CURRENT_HOST']} trains alone on its data."
+        )
+
+    train_size = data.channel_size(train_path)
+    val_size = data.channel_size(val_path) if val_path else 0
+    if train_size > 0:
+        data.validate_first_lines(train_path, data_format, version, log)
+    if val_size > 0 and val_path:
+        data.validate_first_lines(val_path, data_format, version, log)
+
+    dtrain = (
+        _load(train_path, data_format, cfg.csv_weights, version, log, name_of) if train_size > 0 else None
+    )
+    dval = (
+        _load(val_path, data_format, cfg.csv_weights, version, log, name_of)
+        if val_size > 0 and val_path
+        else None
+    )
+    dtrain, dval = _align_widths(dtrain, dval)
+
+    if dtrain is None:
+        raise UserError(f"No data in training channel path {name_of(train_path)}")
+    if has_validation_channel and dval is None:
+        raise UserError(
+            f"No data in validation channel path {name_of(val_path or layout.channel_dir('validation'))}"
+        )
+    log.info("Single node training.")
+    ctx = JobContext(
+        version=version,
+        log=log,
+        model_dir=model_dir,
+        checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
+        container_path=name_of,
+        output_data_dir=env["SM_OUTPUT_DATA_DIR"],
+    )
+    combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
+    if combined is not None:
+        log.info("Read both train and validation data into one DMatrix")
+    train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
+
+
+def _check_dask_gpu(
+    validated: Mapping[str, Any],
+    num_gpus: int,
+    num_hosts: int,
+    data_format: str,
+    data_config: Mapping[str, Any],
+) -> None:
+    """``use_dask_gpu_training=true`` (1.5-1+): sagelocal has no GPU, so this always fails as the image does
+    on a CPU instance (``distributed_gpu_training.validate_gpu_train_configuration``)."""
+    problems = []
+    if validated.get("tree_method") != "gpu_hist" or num_gpus == 0:
+        problems.append("Dask training is only available for `gpu_hist` training on GPU instances.")
+    if data_config["train"].get("TrainingInputMode") == "Pipe":
+        problems.append("Dask training is not supported for pipe mode input. Please use File mode.")
+    if data_format not in ("csv", "parquet"):
+        problems.append("Dask training is only supported for CSV and Parquet input.")
+    replicated = all(c.get("S3DistributionType") == "FullyReplicated" for c in data_config.values())
+    if not replicated and num_hosts > 1:
+        problems.append("Dask distributed training requires FullyReplicated data.")
+    if problems:
+        raise UserError(
+            f"Some configurations unsuitable for Dask GPU training were found: {'. '.join(problems)}"
+        )
+
+
+def _reread_configs(layout: Layout, env: Mapping[str, str], environ: Mapping[str, str]) -> None:
+    """``SM_INPUT_TRAINING_CONFIG_FILE``, ``SM_INPUT_DATA_CONFIG_FILE`` and ``SM_CHECKPOINT_CONFIG_FILE``
+    set in the environment name the files the image reads."""
+    for key, attr in (
+        ("SM_INPUT_TRAINING_CONFIG_FILE", "hyperparameters"),
+        ("SM_INPUT_DATA_CONFIG_FILE", "input_data_config"),
+        ("SM_CHECKPOINT_CONFIG_FILE", "checkpoint_config"),
+    ):
+        path = environ.get(key)
+        if not path or os.path.abspath(path) == os.path.abspath(env_default(layout, key)):
+            continue
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                setattr(layout, attr, json.load(f))
+            if attr == "checkpoint_config" and isinstance(layout.checkpoint_config.get("LocalPath"), str):
+                layout.checkpoint_config["LocalPath"] = layout.reroot(layout.checkpoint_config["LocalPath"])
+        elif attr == "checkpoint_config":
+            layout.checkpoint_config = {}
+
+
+def env_default(layout: Layout, key: str) -> str:
+    return layout.sm_env({})[key]
+
+
+def _load(
+    path: str, data_format: str, csv_weights: bool, version: ImageVersion, log: Log, name_of: Any
+) -> Any:
+    from sagelocal.algorithms.xgboost import data
+
+    files = data.channel_files(path, version, log, name_of)
+    loaded, _ = data.load_channel(files, data_format, csv_weights, log)
+    if loaded is None:
+        return None
+    if loaded.labels.size == 0:
+        raise UserError(data.NO_LABELS)
+    return loaded
+
+
+def _align_widths(a: Any, b: Any) -> tuple[Any, Any]:
+    """Sparse channels (LIBSVM, RecordIO) get the same number of columns, as XGBoost's loader pads them."""
+    import scipy.sparse as sp
+
+    if a is None or b is None or not (sp.issparse(a.features) and sp.issparse(b.features)):
+        return a, b
+    width = max(a.num_col, b.num_col)
+    for d in (a, b):
+        if d.num_col < width:
+            f = d.features.tocsr()
+            d.features = sp.csr_matrix((f.data, f.indices, f.indptr), shape=(f.shape[0], width))
+    return a, b
+
+
+def _concat(a: Any, b: Any | None) -> Any:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from sagelocal.algorithms.xgboost.data import LoadedData
+
+    if b is None:
+        return a
+    if sp.issparse(a.features) or sp.issparse(b.features):
+        features = sp.vstack([sp.csr_matrix(a.features), sp.csr_matrix(b.features)]).tocsr()
+    else:
+        features = np.vstack([a.features, b.features])
+    weights = None
+    if a.weights is not None or b.weights is not None:
+        weights = np.concatenate(
+            [
+                w if w is not None else np.ones(d.num_row, np.float32)
+                for d, w in ((a, a.weights), (b, b.weights))
+            ]
+        )
+    return LoadedData(features=features, labels=np.concatenate([a.labels, b.labels]), weights=weights)
+
+
+def _dmatrix(loaded: Any) -> Any:
+    from sagelocal.algorithms.xgboost import data
+
+    return data.to_dmatrix(loaded)
+
+
+# --- the legacy 0.72 image ------------------------------------------------------------------------
+
+
+def _available_memory_mb() -> float:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _run_legacy(layout: Layout, version: ImageVersion, log: Log) -> None:
+    from sagelocal.algorithms.xgboost import channels, data, hyperparameters
+    from sagelocal.algorithms.xgboost.training import JobContext, train_job
+
+    log.line("Arguments: train")
+    log.info("Running standalone xgboost training.")
+    name_of = layout.container_path
+    validated = hyperparameters.validate_hyperparameters(layout.hyperparameters, version)
+    cfg = hyperparameters.training_config(validated, version)
+    channels.validate_channels(layout.input_data_config, version)
+    data_format = channels.data_format(layout.input_data_config["train"], version)
+    hosts = layout.resource_config.get("hosts") or ["algo-1"]
+
+    train_path = str(layout.channel_dir("train"))
+    val_path = str(layout.channel_dir("validation"))
+    train_size = data.legacy_channel_size(train_path, name_of(train_path))
+    val_size = data.legacy_channel_size(val_path, name_of(val_path))
+    distribution = layout.input_data_config["train"].get("S3DistributionType")
+    share = len(hosts) if distribution == "FullyReplicated" else 1
+    memory = _available_memory_mb() - 5120 - 1024
+    log.info(
+        f"File size need to be processed in the node: {round((train_size + val_size) / share / 2**20, 2)}mb. "
+        f"Available memory size in the node: {round(memory, 2)}mb"
+    )
+    data.validate_first_lines(train_path, data_format, version, log) if train_size else None
+    data.validate_first_lines(val_path, data_format, version, log) if val_size else None
+
+    def load(path: str, weights: bool, first: bool) -> Any:
+        files = data.channel_files(path, version, log, name_of)
+        loaded, delimiter = data.load_channel(files, data_format, weights, log, legacy=True)
+        if first:
+            log.native(f"S3DistributionType set as {distribution}")
+        leaf = name_of(data.first_leaf(path))
+        uri = leaf
+        if data_format == "csv":
+            uri = f"{leaf}?format=csv&label_column=0&delimiter={delimiter}" + (
+                "&weight_column=1" if weights else ""
+            )
+        if loaded is None or loaded.labels.size == 0:
+            raise UserError(data.NO_LABELS)
+        log.native(
+            f"{loaded.num_row}x{loaded.num_col} matrix with {_entries(loaded)} entries loaded from {uri}"
+        )
+        return loaded
+
+    if not train_size:
+        raise UserError(f"No data in training channel path {name_of(train_path)}")
+    dtrain = load(train_path, cfg.csv_weights, True)
+    dval = load(val_path, False, False) if val_size else None
+    dtrain, dval = _align_widths(dtrain, dval)
+    ctx = JobContext(
+        version=version,
+        log=log,
+        model_dir=str(layout.ml_root / "model"),
+        checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
+        container_path=name_of,
+        verbose_native=cfg.silent != 1,
+    )
+    train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx)
+
+
+def _entries(loaded: Any) -> int:
+    import numpy as np
+    import scipy.sparse as sp
+
+    if sp.issparse(loaded.features):
+        return int(loaded.features.nnz)
+    return int(np.count_nonzero(~np.isnan(loaded.features)))

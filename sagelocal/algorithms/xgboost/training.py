@@ -1,0 +1,579 @@
+"""The boosting loop of ``train_job`` (reference §6, §8, §9, §10): metrics, early stopping, checkpoints,
+intermediate models, error mapping and the final model.
+
+sagelocal drives XGBoost 3.0.5's ``CallbackContainer`` itself (the loop of ``xgb.train``) so that each image's
+metric function receives what it received there: raw margins for ``feval`` on 1.2-x … 1.7-1, transformed
+predictions otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sagelocal.algorithms.xgboost import metrics as metrics_mod
+from sagelocal.algorithms.xgboost.errors import AlgorithmError, UserError
+from sagelocal.algorithms.xgboost.hyperparameters import TrainingConfig, metric_lists
+from sagelocal.algorithms.xgboost.logs import Log, metric_line
+from sagelocal.algorithms.xgboost.model import MODEL_NAME, write_model
+from sagelocal.algorithms.xgboost.versions import ImageVersion
+
+CHECKPOINT_FILENAME = "xgboost-checkpoint"
+CHECKPOINTS_TO_KEEP = 5
+
+#: ``constants/xgb_constants.py::CUSTOMER_ERRORS``: an XGBoost error containing one is the customer's.
+CUSTOMER_ERRORS = (
+    "label must be in [0,1] for logistic regression",
+    "label must be in [0, num_class)",
+    "Target is multiclass but average='binary'",
+    "feature_names mismatch",
+    "Check failed: preds.size() == info.labels_.size()",
+    "Check failed: !auc_error AUC: the dataset only contains pos or neg samples",
+    "Check failed: base_score > 0.0f && base_score < 1.0f base_score must be in (0,1) for logistic loss",
+    "Check failed: label_correct PoissonRegression: label must be nonnegative",
+    "Check failed: label_correct TweedieRegression: label must be nonnegative",
+    "Parameter reg_lambda should be greater equal to 0",
+)
+
+#: The 0.72 image rewrote the same errors in its own words (first commit b72aee2, ``train_helper.py``).
+LEGACY_CUSTOMER_ERRORS = (
+    (
+        CUSTOMER_ERRORS[0],
+        "Label must be in [0,1] for logistic regression task. If input is in csv format, ensure the first "
+        "column is the label.",
+    ),
+    (
+        CUSTOMER_ERRORS[1],
+        "Label must be in [0, num_class) for multi classification task. If input is in csv format, "
+        "ensure the first column is the label.",
+    ),
+    (
+        CUSTOMER_ERRORS[3],
+        "Feature names/Number of features mismatched between training and validation input. Please check "
+        "features in training and validation data.",
+    ),
+    (
+        CUSTOMER_ERRORS[4],
+        "Given label size mismatched with prediction size. Please ensure the first column is label and the "
+        "correct metric is applied.",
+    ),
+    (
+        CUSTOMER_ERRORS[5],
+        "Metric 'auc' cannot be computed with all positive or all negative samples. Please ensure labels in "
+        "the datasets contain both positive and negative samples.",
+    ),
+    (CUSTOMER_ERRORS[6], "Base_score must be in (0,1) for logistic objective function."),
+    (CUSTOMER_ERRORS[7], "For Poisson Regression, label must be non-negative"),
+    (CUSTOMER_ERRORS[8], "For Tweedie Regression, label must be non-negative"),
+    (CUSTOMER_ERRORS[9], "Parameter reg_lambda should be greater equal to 0"),
+)
+
+#: XGBoost < 1.0's legacy early-stopping rule maximizes only these.
+_LEGACY_MAXIMIZE = ("auc", "aucpr", "map", "ndcg")
+#: Parameters the old images passed that XGBoost 3.0.5 no longer reads (it would only warn about them).
+_DROPPED_PARAMS = (
+    "silent",
+    "dsplit",
+    "prob_buffer_row",
+    "single_precision_histogram",
+    "deterministic_histogram",
+    "predictor",
+)
+
+
+@dataclass
+class JobContext:
+    version: ImageVersion
+    log: Log
+    model_dir: str
+    checkpoint_dir: str | None = None
+    container_path: Any = str  # callable: host path -> container path, for log lines
+    verbose_native: bool = True  # 0.72: print XGBoost's C++ "tree pruning end" lines (silent=0)
+    output_data_dir: str | None = None  # SM_OUTPUT_DATA_DIR (k-fold predictions.csv)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- parameters --------------------------------------------------------------------------------------------
+
+
+def _version_defaults(params: dict[str, Any], version: ImageVersion) -> None:
+    """What the image's older XGBoost did by default where XGBoost 3 does otherwise: before 2.0,
+    ``base_score`` was 0.5 rather than estimated from the labels. (``tree_method`` stays XGBoost 3's
+    ``hist``: the old ``auto`` meant ``exact``, several times slower.)"""
+    upstream = tuple(int(p) for p in version.upstream_xgboost.split("."))
+    if upstream < (2, 0):
+        params.setdefault("base_score", 0.5)
+
+
+def _default_metric(objective: str, version: ImageVersion) -> str | None:
+    """XGBoost before 1.3 reported ``error``/``merror`` for classification (1.3 switched to logloss)."""
+    upstream = tuple(int(p) for p in version.upstream_xgboost.split("."))
+    if upstream >= (1, 3):
+        return None
+    if objective == "binary:logistic":
+        return "error"
+    if objective in ("multi:softmax", "multi:softprob"):
+        return "merror"
+    return None
+
+
+def build_params(
+    cfg: TrainingConfig, version: ImageVersion, log: Log
+) -> tuple[dict[str, Any], list[str], list[str], list[str] | None]:
+    """``(params, builtin_metrics, container_metrics, tuning_metrics)``."""
+    params = {k: v for k, v in cfg.xgb_params.items() if k not in _DROPPED_PARAMS and k != "eval_metric"}
+    if isinstance(params.get("updater"), list | tuple):
+        params["updater"] = ",".join(params["updater"])
+    if isinstance(params.get("monotone_constraints"), list | tuple):
+        params["monotone_constraints"] = (
+            "(" + ",".join(str(int(v)) for v in params["monotone_constraints"]) + ")"
+        )
+
+    tuning: list[str] | None = None
+    if cfg.tuning_objective_metric:
+        parts = cfg.tuning_objective_metric.split(":")
+        name = parts[1] if len(parts) > 1 else parts[0]
+        tuning = name.split(",")
+        log.info(f"Setting up HPO optimized metric to be : {name}")
+    wanted = list(cfg.eval_metrics)
+    if tuning is not None:
+        union = list(dict.fromkeys(tuning + wanted))
+        wanted = sorted(union) if version.callback_early_stopping and cfg.eval_metrics else union
+    builtin, custom = metrics_mod.split_metrics(version, wanted)
+    if not builtin:
+        default = _default_metric(str(params.get("objective", "")), version)
+        if default:
+            builtin = [default]
+    if builtin:
+        params["eval_metric"] = builtin
+    _version_defaults(params, version)
+    return params, builtin, custom, tuning
+
+
+# --- callbacks ---------------------------------------------------------------------------------------------
+
+
+def _callbacks_base() -> Any:
+    import xgboost as xgb
+
+    return xgb.callback.TrainingCallback
+
+
+def _in_order(callbacks: list[Any]) -> Any:
+    """One callback running ``callbacks`` in list order, each on every round. XGBoost keeps callbacks in a
+    set and stops at the first that asks to stop, so whether the last metric line is printed would depend on
+    object addresses; sagelocal prints every round it trains."""
+    base = _callbacks_base()
+
+    class InOrder(base):  # type: ignore[misc, valid-type]
+        def before_training(self, model: Any) -> Any:
+            for c in callbacks:
+                model = c.before_training(model=model)
+            return model
+
+        def after_training(self, model: Any) -> Any:
+            for c in callbacks:
+                model = c.after_training(model=model)
+            return model
+
+        def before_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return any([c.before_iteration(model, epoch, evals_log) for c in callbacks])
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return any([c.after_iteration(model, epoch, evals_log) for c in callbacks])
+
+    return InOrder()
+
+
+def _make_monitor(ctx: JobContext, custom: list[str], offset: int) -> Any:
+    base = _callbacks_base()
+    version, log = ctx.version, ctx.log
+
+    class Monitor(base):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if version.legacy and ctx.verbose_native:
+                _log_pruning(model, log)
+            if evals_log:
+                line = metric_line(version, epoch + offset, evals_log, custom)
+                self.lines.append(line)
+                log.line(line)
+            return False
+
+    return Monitor()
+
+
+def _log_pruning(model: Any, log: Log) -> None:
+    """0.72 printed XGBoost 0.72's pruner line before each metric line. sagelocal counts the nodes of the new
+    trees; XGBoost 3 does not report how many nodes pruning removed, so that count is always 0."""
+    dump = model.get_dump()
+    per_round = max(1, len(dump) // max(1, model.num_boosted_rounds()))
+    for tree in dump[-per_round:]:
+        lines = [t for t in tree.splitlines() if t.strip()]
+        depth = max((len(t) - len(t.lstrip("\t")) for t in lines), default=0)
+        log.native(
+            f"src/tree/updater_prune.cc:74: tree pruning end, 1 roots, {len(lines) - 1} extra nodes, "
+            f"0 pruned nodes, max_depth={depth}"
+        )
+
+
+def _make_checkpointer(ctx: JobContext, start: int) -> Any:
+    base = _callbacks_base()
+    directory = ctx.checkpoint_dir
+    assert directory is not None
+    fmt = ctx.version if ctx.version.serialization == "ubjson" else _BINARY_OF[ctx.version.name]
+
+    class Checkpointer(base):  # type: ignore[misc, valid-type]
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            iteration = start + epoch
+            write_model(model, fmt, os.path.join(directory, f"{CHECKPOINT_FILENAME}.{iteration}"))
+            stale = os.path.join(directory, f"{CHECKPOINT_FILENAME}.{iteration - CHECKPOINTS_TO_KEEP}")
+            if os.path.exists(stale):
+                os.unlink(stale)
+            return False
+
+    return Checkpointer()
+
+
+def _make_intermediate_saver(ctx: JobContext) -> Any:
+    base = _callbacks_base()
+    fmt = ctx.version if ctx.version.serialization == "ubjson" else _BINARY_OF[ctx.version.name]
+    path = os.path.join(ctx.model_dir, MODEL_NAME)
+
+    class IntermediateSaver(base):  # type: ignore[misc, valid-type]
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            write_model(model, fmt, path)
+            return False
+
+    return IntermediateSaver()
+
+
+class _BinaryOf(dict[str, Any]):
+    """The version with the same name but XGBoost's binary format: intermediate saves and checkpoints use
+    ``save_model``, never pickle."""
+
+    def __missing__(self, name: str) -> Any:
+        from dataclasses import replace
+
+        from sagelocal.algorithms.xgboost.versions import VERSIONS
+
+        value = replace(VERSIONS[name], serialization="binary")
+        self[name] = value
+        return value
+
+
+_BINARY_OF = _BinaryOf()
+
+
+def install_sigterm_handler(model_dir: str, log: Log) -> bool:
+    """On SIGTERM keep only the model in ``model_dir`` (saved after the last round) and exit 0, as
+    ``callback.add_sigterm_handler`` does. Returns False when not on the main thread (in-process use)."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+
+    def _on_sigterm(signo: int, frame: Any) -> None:
+        try:
+            for name in os.listdir(model_dir):
+                path = os.path.join(model_dir, name)
+                if os.path.isfile(path) and not name.startswith(MODEL_NAME):
+                    os.unlink(path)
+            log.stream.flush()
+        finally:
+            os._exit(0)
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    return True
+
+
+def load_checkpoint(directory: str | None) -> tuple[str | None, int]:
+    """Newest ``xgboost-checkpoint.<n>`` in ``directory`` and the iteration to resume from (n + 1)."""
+    if not directory or not os.path.isdir(directory):
+        return None, 0
+    pattern = re.compile(rf"^{CHECKPOINT_FILENAME}\.[0-9]+$")
+    found = sorted((f for f in os.listdir(directory) if pattern.match(f)), key=lambda f: int(f.split(".")[1]))
+    if not found:
+        return None, 0
+    latest = found[-1]
+    return os.path.join(directory, latest), int(latest.split(".")[1]) + 1
+
+
+# --- the job -----------------------------------------------------------------------------------------------
+
+
+def xgboost_message(e: BaseException) -> str:
+    """An XGBoost error without the native stack trace it carries (``\nStack trace:\n  [bt] (0) …``, host
+    library paths and addresses): the part a user can act on."""
+    return str(e).split("\nStack trace:", 1)[0].rstrip()
+
+
+def _map_training_error(e: Exception, version: ImageVersion) -> Exception:
+    text = xgboost_message(e)
+    if version.legacy:
+        for needle, message in LEGACY_CUSTOMER_ERRORS:
+            if needle in text:
+                return UserError(message)
+        return AlgorithmError(f"XGB train call failed with exception:\n {text}")
+    for needle in CUSTOMER_ERRORS:
+        if needle in text:
+            return UserError(text)
+    return AlgorithmError(f"XGB train call failed with exception:\n {text}")
+
+
+def train_job(
+    cfg: TrainingConfig, dtrain: Any, dval: Any | None, ctx: JobContext, dtrain_val: Any | None = None
+) -> Any:
+    """Train, print one line per round, save ``xgboost-model``. Returns the booster (None for k-fold, which
+    saves ``xgboost-model-<i>`` and ``predictions.csv``). ``dtrain_val`` holds train + validation rows."""
+
+    version, log = ctx.version, ctx.log
+    is_3 = version.name == "3.0-5"
+    if is_3:
+        log.info("TRAIN_JOB_DEBUG: Received is_master=True")
+        log.line("TRAIN_JOB_DEBUG: Received is_master=True")
+
+    params, builtin, custom, tuning = build_params(cfg, version, log)
+
+    if not version.legacy:
+        if version.at_least("1.2-1"):
+            log.info(f"Train matrix has {dtrain.num_row()} rows and {dtrain.num_col()} columns")
+        else:
+            log.info(f"Train matrix has {dtrain.num_row()} rows")
+        if dval is not None:
+            log.info(f"Validation matrix has {dval.num_row()} rows")
+
+    evals = [(dtrain, "train")]
+    if dval is not None:
+        evals.append((dval, "validation"))
+
+    if cfg.kfold and dtrain_val is not None:
+        _cross_validate(cfg, params, builtin, custom, tuning, dtrain, dval, dtrain_val, ctx)
+        return None
+
+    xgb_model, iteration = load_checkpoint(ctx.checkpoint_dir)
+    if xgb_model is not None:
+        log.info(f"Checkpoint loaded from {ctx.container_path(xgb_model)}")
+        log.info(f"Resuming from iteration {iteration}")
+
+    offset = 0 if version.callback_early_stopping else iteration
+    monitor = _make_monitor(ctx, custom, offset)
+    callbacks: list[Any] = [monitor]
+    if ctx.checkpoint_dir:
+        os.makedirs(ctx.checkpoint_dir, exist_ok=True)
+        callbacks.append(_make_checkpointer(ctx, iteration))
+    sigterm_text = "true" if cfg.save_model_on_termination else "false"
+    if is_3:
+        log.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={sigterm_text}, is_master=True")
+    if cfg.save_model_on_termination and version.at_least("1.0-1"):
+        if is_3:
+            log.info("CALLBACK_ADDING: Adding SaveIntermediateModelCallBack on master")
+        os.makedirs(ctx.model_dir, exist_ok=True)
+        callbacks.append(_make_intermediate_saver(ctx))
+        install_sigterm_handler(ctx.model_dir, log)
+    elif is_3:
+        log.info(f"CALLBACK_SKIPPING save_model_on_termination={sigterm_text}, is_master=True)")
+
+    early_stop = _early_stopping(cfg, version, builtin, custom, tuning, dval is not None, evals, log)
+    if early_stop is not None:
+        callbacks.append(early_stop)
+
+    feval = metrics_mod.make_custom_metric(version, custom)
+    booster, _ = _boost(
+        params, dtrain, evals, cfg.num_round - iteration, callbacks, feval, version, xgb_model
+    )
+
+    if version.legacy and early_stop is not None and booster.num_boosted_rounds() < cfg.num_round:
+        best = int(booster.attr("best_iteration") or 0)
+        best_line = next((ln for ln in monitor.lines if ln.startswith(f"[{best}]")), f"[{best}]")
+        log.line("Stopping. Best iteration:")
+        log.line(best_line)
+
+    os.makedirs(ctx.model_dir, exist_ok=True)
+    if is_3:
+        log.info(f"FINAL_MODEL_DEBUG: is_master=True, model_dir={ctx.container_path(ctx.model_dir)}")
+        log.line(f"FINAL_MODEL_DEBUG: is_master=True, model_dir={ctx.container_path(ctx.model_dir)}")
+        log.info("FINAL_MODEL_SAVE: Saving final model as master")
+        log.line("FINAL_MODEL_SAVE: Saving final model as master")
+    write_model(booster, version, os.path.join(ctx.model_dir, MODEL_NAME))
+    return booster
+
+
+def _boost(
+    params: dict[str, Any],
+    dtrain: Any,
+    evals: list[tuple[Any, str]],
+    num_rounds: int,
+    callbacks: list[Any],
+    feval: Any,
+    version: ImageVersion,
+    xgb_model: str | None = None,
+) -> Any:
+    import xgboost as xgb
+
+    try:
+        booster = xgb.Booster(params, [dtrain] + [d for d, _ in evals], model_file=xgb_model)
+        container = xgb.callback.CallbackContainer(
+            [_in_order(callbacks)], metric=feval, output_margin=metrics_mod.receives_margin(version)
+        )
+        booster = container.before_training(booster)
+        for i in range(num_rounds):
+            if container.before_iteration(booster, i, dtrain, evals):
+                break
+            booster.update(dtrain, iteration=i)
+            if container.after_iteration(booster, i, dtrain, evals):
+                break
+        return container.after_training(booster), container.history
+    except (UserError, AlgorithmError):
+        raise
+    except Exception as e:
+        raise _map_training_error(e, version) from e
+
+
+def _cross_validate(
+    cfg: TrainingConfig,
+    params: dict[str, Any],
+    builtin: list[str],
+    custom: list[str],
+    tuning: list[str] | None,
+    dtrain: Any,
+    dval: Any | None,
+    dtrain_val: Any,
+    ctx: JobContext,
+) -> None:
+    """``_kfold`` (1.2-2+): repeated (stratified) k-fold over train + validation rows; one model per fold,
+    fold-mean metric lines, and the out-of-fold predictions in ``output/data/predictions.csv``.
+
+    1.7-1 and 3.0-5 evaluate every fold on the full train/validation sets (their watchlist is not the fold's);
+    earlier images evaluate on the fold. The folds are drawn with ``random_state=0`` (the image draws them at
+    random), so reruns are identical."""
+    import numpy as np
+    from scipy import stats
+    from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
+
+    version, log = ctx.version, ctx.log
+    kfold = int(cfg.kfold or 0)
+    repeats = int(cfg.num_cv_round or 1)
+    rows = int(dtrain_val.num_row())
+    log.info(f"Run {repeats}-round of {kfold}-fold cross validation with {rows} rows")
+    objective = str(params.get("objective", ""))
+    classification = bool(params.get("num_class")) or objective.startswith("binary:")
+    labels = dtrain_val.get_label()
+    splitter = (
+        RepeatedStratifiedKFold(n_splits=kfold, n_repeats=repeats, random_state=0)
+        if classification
+        else RepeatedKFold(n_splits=kfold, n_repeats=repeats, random_state=0)
+    )
+    predicted = np.zeros((rows, repeats))
+    probability = np.zeros((rows, repeats))
+    seen = np.zeros(rows, dtype=int)
+    histories: list[Any] = []
+    feval = metrics_mod.make_custom_metric(version, custom)
+    os.makedirs(ctx.model_dir, exist_ok=True)
+    full_watchlist = [(dtrain, "train")] + ([(dval, "validation")] if dval is not None else [])
+    for fold, (train_idx, val_idx) in enumerate(
+        splitter.split(X=np.zeros(rows), y=labels if classification else None)
+    ):
+        fold_train = dtrain_val.slice(train_idx)
+        fold_val = dtrain_val.slice(val_idx)
+        evals = (
+            full_watchlist if version.at_least("1.7-1") else [(fold_train, "train"), (fold_val, "validation")]
+        )
+        callbacks: list[Any] = [_make_monitor(ctx, custom, 0)]
+        stop = _early_stopping(cfg, version, builtin, custom, tuning, True, evals, log)
+        if stop is not None:
+            callbacks.append(stop)
+        log.info(f"Train cross validation fold {fold % kfold + 1}")
+        booster, history = _boost(params, fold_train, evals, cfg.num_round, callbacks, feval, version)
+        histories.append(history)
+        write_model(booster, version, os.path.join(ctx.model_dir, f"{MODEL_NAME}-{fold}"))
+        output = booster.predict(fold_val)
+        column = seen[val_idx]
+        if classification and output.ndim > 1:
+            chosen = np.argmax(output, axis=-1)
+            predicted[val_idx, column] = chosen
+            probability[val_idx, column] = output[np.arange(len(chosen)), chosen]
+        elif classification:
+            predicted[val_idx, column] = 1 * (output > 0.5)
+            probability[val_idx, column] = output
+        else:
+            predicted[val_idx, column] = output
+        seen[val_idx] += 1
+        if (fold + 1) % kfold == 0:
+            log.info(f"The metrics of round {(fold + 1) // kfold} cross validation")
+            log.line(_cv_line(version, cfg.num_round, histories[-kfold:]))
+    if repeats > 1:
+        log.info(f"The overall metrics of {repeats}-round cross validation")
+        log.line(_cv_line(version, cfg.num_round, histories))
+
+    columns = [labels]
+    if classification:
+        columns.append(probability.mean(axis=-1))
+        columns.append(np.ravel(stats.mode(predicted, axis=1, keepdims=True).mode[:, 0]))
+    else:
+        columns.append(predicted.mean(axis=-1))
+    output_dir = ctx.output_data_dir or os.path.join(os.path.dirname(ctx.model_dir), "output", "data")
+    os.makedirs(output_dir, exist_ok=True)
+    path = os.path.join(output_dir, "predictions.csv")
+    log.info(f"Storing predictions on validation set(s) in {ctx.container_path(path)}")
+    np.savetxt(path, np.vstack(columns).T, delimiter=",", fmt="%f")
+
+
+def _cv_line(version: ImageVersion, num_round: int, histories: list[Any]) -> str:
+    """``print_cv_metric``: ``[<num_round>]`` then, metric by metric, each set's fold mean."""
+    import numpy as np
+
+    parts = [f"[{num_round}]"]
+    data_names = list(histories[0].keys())
+    for metric in histories[0]["train"]:
+        for data in data_names:
+            values = [float(h[data][metric][-1]) for h in histories]
+            parts.append(f"{data}-{metric}:{np.mean(values):.5f}")
+    return "\t".join(parts)
+
+
+def _early_stopping(
+    cfg: TrainingConfig,
+    version: ImageVersion,
+    builtin: list[str],
+    custom: list[str],
+    tuning: list[str] | None,
+    has_validation: bool,
+    evals: list[tuple[Any, str]],
+    log: Log,
+) -> Any | None:
+    import xgboost as xgb
+
+    rounds = cfg.early_stopping_rounds
+    if not rounds:
+        return None
+    if version.callback_early_stopping:
+        metric = tuning[-1] if tuning else (cfg.eval_metrics[-1] if cfg.eval_metrics else None)
+        if not (has_validation and metric):
+            return None
+        return xgb.callback.EarlyStopping(
+            rounds=rounds,
+            metric_name=metric,
+            data_name="validation",
+            maximize=metric in metric_lists(version)[0],
+            save_best=True,
+        )
+    # XGBoost's legacy rule: the last metric of the last evaluation set.
+    data_name = evals[-1][1]
+    metric = custom[-1] if custom else (builtin[-1] if builtin else None)
+    maximize: bool | None = None
+    if metric is not None:
+        maximize = metric in _LEGACY_MAXIMIZE or any(metric.startswith(m + "@") for m in _LEGACY_MAXIMIZE)
+    if version.legacy and metric is not None:
+        log.line(f"Will train until {data_name}-{metric} hasn't improved in {rounds} rounds.")
+    return xgb.callback.EarlyStopping(
+        rounds=rounds, metric_name=metric, data_name=data_name, maximize=maximize, save_best=False
+    )
+
+
+__all__ = ["JobContext", "load_checkpoint", "train_job"]

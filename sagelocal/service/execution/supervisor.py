@@ -1,0 +1,269 @@
+"""The detached per-job worker: ``python -m sagelocal.service.execution.supervisor <job-name>``.
+
+Started by ``Emulator.create_training_job`` in its own session, it drives one job through SageMaker's
+phases (reference sagemaker-api §6): prepare the /opt/ml layout, make the image runnable, run ``train`` while
+its output goes to the log store, upload the artifacts, and record the terminal state. SIGTERM
+(StopTrainingJob) stops the algorithm and ends the job Stopped. Imports stay light (no pandas/xgboost): this
+process is on the critical path of every job.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+_stop = threading.Event()
+_SIGNALS = {s.value: s.name for s in signal.Signals}
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    _stop.set()
+
+
+class LogWriter:
+    """Buffers the algorithm's output lines and writes them to the log store in batches (every
+    ``interval`` seconds or ``batch`` lines), so per-line overhead stays a list append."""
+
+    def __init__(self, logs: Any, group: str, stream: str, interval: float = 0.2, batch: int = 100) -> None:
+        self.logs, self.group, self.stream = logs, group, stream
+        self.interval, self.batch = interval, batch
+        self._pending: list[tuple[int, str]] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="sagelocal-log-flush", daemon=True)
+        self._thread.start()
+
+    def add(self, timestamp_ms: int, message: str) -> None:
+        with self._lock:
+            self._pending.append((timestamp_ms, message))
+            full = len(self._pending) >= self.batch
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            events, self._pending = self._pending, []
+        if events:
+            self.logs.put_log_events(self.group, self.stream, events)
+
+    def _loop(self) -> None:
+        while not self._closed.wait(self.interval):
+            try:
+                self.flush()
+            except Exception:
+                traceback.print_exc()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join()
+        self.flush()
+
+
+class UploadError(Exception):
+    """The artifacts could not be stored (e.g. the output bucket does not exist). ``str()`` is the reason."""
+
+
+def failure_reason(failure_text: str | None, code: int) -> str:
+    """FailureReason for an algorithm that exited ``code`` != 0: the failure file's text, prefixed
+    ``AlgorithmError: `` unless it already names its kind, then ``, exit code: N``; at most 1024 chars."""
+    text = (failure_text or "").rstrip()
+    if not text:
+        if code > 128 and code - 128 in _SIGNALS:
+            text = (
+                f"AlgorithmError: The algorithm process was killed by signal {code - 128} "
+                f"({_SIGNALS[code - 128]}) and wrote no failure reason"
+            )
+        else:
+            text = "AlgorithmError: See job logs for more information"
+    if not text.startswith(("ClientError:", "AlgorithmError:")):
+        text = "AlgorithmError: " + text
+    return (text + f", exit code: {code}")[:1024]
+
+
+def get_runner(name: str) -> Any:
+    if name == "process":
+        from sagelocal.service.execution.runners.process import ProcessRunner
+
+        return ProcessRunner()
+    if name == "docker":
+        from sagelocal.service.execution.runners.container import ContainerRunner
+
+        return ContainerRunner()
+    raise ValueError(f"unknown runner {name!r}")
+
+
+def run_job(home: Path, name: str) -> int:
+    from sagelocal.algorithms.xgboost.versions import UnknownImage, version_from_image_uri
+    from sagelocal.aws.errors import ServiceError
+    from sagelocal.service import artifacts, jobs
+    from sagelocal.service.db import Database
+    from sagelocal.service.execution.runners.base import AlgorithmRun, RunnerError
+    from sagelocal.service.layout import LayoutError, build_layout, save_checkpoints
+    from sagelocal.service.logstore import TRAINING_LOG_GROUP, LogStore, render_message
+    from sagelocal.service.objectstore import ObjectStore, parse_s3_uri
+
+    db = Database(home / "sagelocal.db")
+    store = jobs.JobStore(db)
+    status = store.mark_ready(name)
+    record = store.require(name)
+    request = record.request
+    objects = ObjectStore(home / "s3")
+    ml_root = home / "jobs" / name
+    metrics = jobs.MetricTracker(jobs.metric_definitions(request))
+
+    def stopped() -> bool:
+        return _stop.is_set()
+
+    def upload(folder: Path, uri: str) -> None:
+        bucket, key = parse_s3_uri(uri)
+        tarball = artifacts.make_tar_gz(folder, ml_root / f".{Path(key).name}")
+        try:
+            objects.put_object(bucket, key, tarball)
+        except ServiceError as e:
+            raise UploadError(
+                f"ClientError: Data upload failed:Could not upload {uri}: {e.message}"
+            ) from None
+        finally:
+            tarball.unlink(missing_ok=True)
+
+    def upload_outputs() -> None:
+        model_dir = ml_root / "model"
+        upload(model_dir, jobs.model_artifact_uri(request))
+        if artifacts.has_files(ml_root / "output" / "data"):
+            upload(ml_root / "output" / "data", jobs.output_artifact_uri(request))
+
+    def upload_partial_model() -> None:
+        """After a stop: a model saved so far (save_model_on_termination) is still uploaded."""
+        if artifacts.has_files(ml_root / "model"):
+            try:
+                upload(ml_root / "model", jobs.model_artifact_uri(request))
+            except Exception:
+                traceback.print_exc()
+
+    if status != "InProgress":
+        store.finish(name, "Stopped")
+        return 0
+
+    try:
+        if stopped() or not store.advance(name, jobs.PREPARING):
+            store.finish(name, "Stopped")
+            return 0
+        if stopped() or not store.advance(name, jobs.DOWNLOADING):
+            store.finish(name, "Stopped")
+            return 0
+        # MaxRuntimeInSeconds counts from TrainingStartTime (the instances start working), as billing does.
+        runtime_start = time.monotonic()
+        build_layout(ml_root, request, objects)
+
+        if stopped() or not store.advance(name, jobs.DOWNLOADING_IMAGE):
+            store.finish(name, "Stopped")
+            return 0
+        spec = request.get("AlgorithmSpecification") or {}
+        image = spec.get("TrainingImage") or ""
+        try:
+            version: str | None = version_from_image_uri(image).name
+        except UnknownImage:
+            version = None
+        runner = get_runner(record.runner)
+        runner.prepare_image(image, version)
+
+        started = time.time()
+        stream = f"{name}/algo-1-{int(started)}"
+        if stopped() or not store.advance(name, jobs.TRAINING):
+            store.finish(name, "Stopped")
+            return 0
+        logs = LogStore(db)
+        logs.create_log_stream(TRAINING_LOG_GROUP, stream)
+        writer = LogWriter(logs, TRAINING_LOG_GROUP, stream)
+
+        def on_line(line: str) -> None:
+            now = time.time()
+            message = render_message(line)
+            writer.add(int(now * 1000), message)
+            metrics.feed(message, round(now, 3))
+
+        max_runtime = int((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
+        deadline = runtime_start + max_runtime
+        env = {str(k): str(v) for k, v in (request.get("Environment") or {}).items()}
+        try:
+            outcome = runner.run(AlgorithmRun(ml_root, image, version, env, on_line), _stop, deadline)
+        finally:
+            writer.close()
+        final = metrics.final()
+        try:
+            save_checkpoints(ml_root, request, objects)
+        except Exception:
+            traceback.print_exc()  # SageMaker syncs checkpoints best-effort too; the job's outcome stands
+
+        if outcome.ended_by == "stop" or (stopped() and outcome.ended_by == "exit"):
+            upload_partial_model()
+            store.finish(name, "Stopped", final_metrics=final)
+            return 0
+        if outcome.ended_by == "max_runtime":
+            upload_partial_model()
+            store.finish(name, "MaxRuntimeExceeded", final_metrics=final)
+            return 0
+        if outcome.exit_code != 0:
+            failure = ml_root / "output" / "failure"
+            text = failure.read_text(errors="replace") if failure.exists() else None
+            store.finish(
+                name, "Failed", failure_reason=failure_reason(text, outcome.exit_code), final_metrics=final
+            )
+            return 0
+        if not store.advance(name, jobs.UPLOADING):
+            upload_partial_model()
+            store.finish(name, "Stopped", final_metrics=final)
+            return 0
+        upload_outputs()
+        store.finish(name, "Completed", final_metrics=final)
+        return 0
+    except (LayoutError, RunnerError, UploadError) as e:
+        store.finish(name, "Failed", failure_reason=str(e)[:1024])
+        return 0
+    except BaseException as e:
+        traceback.print_exc()
+        store.finish(
+            name, "Failed", failure_reason=f"InternalServerError: sagelocal: {type(e).__name__}: {e}"[:1024]
+        )
+        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m sagelocal.service.execution.supervisor <training-job-name>", file=sys.stderr)
+        return 2
+    from sagelocal import config
+
+    return run_job(config.home(), args[0])
+
+
+def detached_main(home: str, name: str, log_path: str) -> None:
+    """The supervisor started from a warm fork server (``emulator/warm.py``) instead of ``python -m``: detach
+    into its own session with its output in the job's log file, as the cold start does, then run the job."""
+    import os
+
+    from sagelocal.service.execution.warm import redirect_output
+
+    os.setsid()
+    redirect_output(log_path)
+    os.environ["SAGELOCAL_HOME"] = home
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    code = 1
+    try:
+        code = run_job(Path(home), name)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,555 @@
+"""Training-job records and their state machine, stored in the emulator's SQLite database.
+
+A job moves through SageMaker's secondary statuses (reference sagemaker-api §6) while ``TrainingJobStatus``
+stays ``InProgress``; the terminal states are Completed, Failed and Stopped. Every change is one short write
+transaction that closes the current SecondaryStatusTransition (its EndTime) and opens the next, so readers in
+other processes always see a consistent document. This module imports nothing heavy: the supervisor uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sagelocal import config
+from sagelocal.aws.errors import ResourceInUse, ValidationException
+from sagelocal.service.db import Database
+
+TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+ACTIVE = frozenset({"InProgress", "Stopping"})
+
+# The happy path, in order (2024–2026 sequence).
+STARTING = ("Starting", "Starting the training job")
+PREPARING = ("Starting", "Preparing the instances for training")
+DOWNLOADING = ("Downloading", "Downloading input data")
+DOWNLOADING_IMAGE = ("Downloading", "Downloading the training image")
+TRAINING = ("Training", "Training image download completed. Training in progress.")
+UPLOADING = ("Uploading", "Uploading generated training model")
+COMPLETED = ("Completed", "Training job completed")
+FAILED = ("Failed", "Training job failed")
+STOPPING = ("Stopping", "Stopping the training job")
+STOPPED = ("Stopped", "Training job stopped")
+MAX_RUNTIME_EXCEEDED = ("MaxRuntimeExceeded", "Training job runtime exceeded MaxRuntimeInSeconds provided")
+
+#: If a job's record has no supervisor pid this long after creation, its creator died before spawning it.
+SPAWN_GRACE_SECONDS = 30.0
+
+RESOURCE_NOT_FOUND = "Requested resource not found."
+DUPLICATE_NAME = (
+    "Training job names must be unique within an AWS account and region, and a training job with this name "
+    "already exists"
+)
+
+# Metrics the built-in XGBoost algorithm reports (reference xgboost-algorithm §8), in SageMaker's order.
+XGBOOST_METRICS = (
+    "accuracy",
+    "aft-nloglik",
+    "auc",
+    "aucpr",
+    "balanced_accuracy",
+    "cox-nloglik",
+    "error",
+    "f1",
+    "f1_binary",
+    "f1_macro",
+    "gamma-deviance",
+    "gamma-nloglik",
+    "interval-regression-accuracy",
+    "logloss",
+    "mae",
+    "map",
+    "mape",
+    "merror",
+    "mlogloss",
+    "mphe",
+    "mse",
+    "ndcg",
+    "poisson-nloglik",
+    "precision",
+    "precision_macro",
+    "precision_micro",
+    "r2",
+    "recall",
+    "recall_macro",
+    "recall_micro",
+    "rmse",
+    "rmsle",
+    "tweedie-nloglik",
+)
+_FLOAT = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
+
+
+def builtin_metric_definitions() -> list[dict[str, str]]:
+    """The MetricDefinitions SageMaker attaches to a built-in XGBoost job: ``train:<m>`` and
+    ``validation:<m>`` for every metric the algorithm can print."""
+    return [
+        {"Name": f"{channel}:{m}", "Regex": rf".*\[[0-9]+\].*#011{channel}-{re.escape(m)}:{_FLOAT}.*"}
+        for channel in ("train", "validation")
+        for m in XGBOOST_METRICS
+    ]
+
+
+def is_builtin_xgboost(image: str | None) -> bool:
+    if not image:
+        return False
+    repo = image.rpartition("/")[2].partition(":")[0]
+    return repo in ("xgboost", "sagemaker-xgboost", "sagelocal-xgboost")
+
+
+def metric_definitions(request: dict[str, Any]) -> list[dict[str, str]]:
+    spec = request.get("AlgorithmSpecification") or {}
+    if spec.get("MetricDefinitions"):
+        return list(spec["MetricDefinitions"])
+    if is_builtin_xgboost(spec.get("TrainingImage")):
+        return builtin_metric_definitions()
+    return []
+
+
+_ROUND = re.compile(r"\[[0-9]+\]")
+_BUILTIN_METRIC = re.compile(r"#011(train|validation)-([A-Za-z0-9_\-]+):" + _FLOAT)
+
+
+class MetricTracker:
+    """Applies the job's metric regexes to each log line and keeps the last value of each metric.
+
+    For the built-in definitions one scan of the line finds every ``#011<set>-<metric>:<value>`` pair,
+    which gives the same values as applying the 66 regexes one by one, at a fraction of the cost."""
+
+    def __init__(self, definitions: list[dict[str, str]]) -> None:
+        self._defs: list[tuple[str, re.Pattern[str]]] = []
+        for d in definitions:
+            try:
+                self._defs.append((d["Name"], re.compile(d["Regex"])))
+            except (KeyError, re.error):
+                continue
+        self._builtin = bool(definitions) and definitions == builtin_metric_definitions()
+        self._names = {name for name, _ in self._defs}
+        self.last: dict[str, tuple[float, float]] = {}
+
+    def feed(self, message: str, when: float) -> None:
+        if self._builtin:
+            if "#011" not in message:
+                return
+            first_round = _ROUND.search(message)
+            if first_round is None:
+                return
+            for m in _BUILTIN_METRIC.finditer(message, first_round.end()):
+                name = f"{m.group(1)}:{m.group(2)}"
+                if name in self._names:
+                    self.last[name] = (float(m.group(3)), when)
+            return
+        for name, regex in self._defs:
+            m = regex.search(message)
+            if m and m.groups():
+                try:
+                    self.last[name] = (float(m.group(1)), when)
+                except ValueError:
+                    continue
+
+    def final(self) -> list[dict[str, Any]]:
+        """FinalMetricDataList, in definition order, times as epoch seconds."""
+        order = [name for name, _ in self._defs]
+        return [
+            {"MetricName": n, "Value": self.last[n][0], "Timestamp": self.last[n][1]}
+            for n in order
+            if n in self.last
+        ]
+
+
+# --- process identity (dead-worker detection) --------------------------------------------------------------
+
+
+def process_start_time(pid: int) -> str | None:
+    """An identity for the running process ``pid``: its start time as the OS reports it. ``None`` when no such
+    process is running (zombies count as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] in ("Z", "X"):
+            return None
+        return fields[19]
+    except FileNotFoundError:
+        return None
+    except OSError:
+        pass
+    try:
+        import psutil  # not on Linux: slower, optional
+
+        p = psutil.Process(pid)
+        if p.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return repr(p.create_time())
+    except Exception:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+        return "unknown"
+
+
+def worker_alive(pid: int | None, start: str | None) -> bool:
+    if pid is None:
+        return False
+    current = process_start_time(pid)
+    if current is None:
+        return False
+    return start in (None, "unknown") or current == start
+
+
+# --- records ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class JobRecord:
+    name: str
+    arn: str
+    runner: str
+    request: dict[str, Any]
+    status: str
+    secondary_status: str
+    failure_reason: str | None
+    transitions: list[dict[str, Any]]
+    creation_time: float
+    last_modified_time: float
+    training_start_time: float | None
+    training_end_time: float | None
+    final_metrics: list[dict[str, Any]] | None
+    supervisor_pid: int | None
+    supervisor_start: str | None
+    supervisor_ready: bool
+
+    @classmethod
+    def from_row(cls, row: Any) -> JobRecord:
+        return cls(
+            name=row["name"],
+            arn=row["arn"],
+            runner=row["runner"],
+            request=json.loads(row["request"]),
+            status=row["status"],
+            secondary_status=row["secondary_status"],
+            failure_reason=row["failure_reason"],
+            transitions=json.loads(row["transitions"]),
+            creation_time=row["creation_time"],
+            last_modified_time=row["last_modified_time"],
+            training_start_time=row["training_start_time"],
+            training_end_time=row["training_end_time"],
+            final_metrics=json.loads(row["final_metrics"]) if row["final_metrics"] else None,
+            supervisor_pid=row["supervisor_pid"],
+            supervisor_start=row["supervisor_start"],
+            supervisor_ready=bool(row["supervisor_ready"]),
+        )
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+def job_arn(name: str) -> str:
+    return f"arn:aws:sagemaker:{config.region()}:{config.ACCOUNT_ID}:training-job/{name}"
+
+
+def _now() -> float:
+    # SageMaker reports times with millisecond precision.
+    return round(time.time(), 3)
+
+
+class JobStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- reads ---
+
+    def get(self, name: str) -> JobRecord | None:
+        row = self.db.conn().execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+        return JobRecord.from_row(row) if row else None
+
+    def require(self, name: str) -> JobRecord:
+        record = self.get(name)
+        if record is None:
+            raise ValidationException(RESOURCE_NOT_FOUND)
+        return record
+
+    def all(self) -> list[JobRecord]:
+        rows = self.db.conn().execute("SELECT * FROM jobs ORDER BY creation_time").fetchall()
+        return [JobRecord.from_row(r) for r in rows]
+
+    # --- writes ---
+
+    def insert(self, name: str, runner: str, request: dict[str, Any]) -> JobRecord:
+        now = _now()
+        transitions = [{"Status": STARTING[0], "StatusMessage": STARTING[1], "StartTime": now}]
+        with self.db.write() as conn:
+            if conn.execute("SELECT 1 FROM jobs WHERE name = ?", (name,)).fetchone():
+                raise ResourceInUse(DUPLICATE_NAME)
+            conn.execute(
+                "INSERT INTO jobs (name, arn, runner, request, status, secondary_status, transitions,"
+                " creation_time, last_modified_time) VALUES (?, ?, ?, ?, 'InProgress', ?, ?, ?, ?)",
+                (
+                    name,
+                    job_arn(name),
+                    runner,
+                    json.dumps(request),
+                    STARTING[0],
+                    json.dumps(transitions),
+                    now,
+                    now,
+                ),
+            )
+        return self.require(name)
+
+    def set_supervisor(self, name: str, pid: int, start: str | None) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE jobs SET supervisor_pid = ?, supervisor_start = ? WHERE name = ?", (pid, start, name)
+            )
+
+    def mark_ready(self, name: str) -> str:
+        """The supervisor's SIGTERM handler is installed; returns the job's status at that moment."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE jobs SET supervisor_ready = 1 WHERE name = ?", (name,))
+            row = conn.execute("SELECT status FROM jobs WHERE name = ?", (name,)).fetchone()
+        return row["status"]
+
+    def _update(
+        self,
+        conn: Any,
+        row: Any,
+        transition: tuple[str, str] | None,
+        now: float,
+        **fields: Any,
+    ) -> None:
+        transitions = json.loads(row["transitions"])
+        secondary = row["secondary_status"]
+        if transition is not None:
+            if transitions and "EndTime" not in transitions[-1]:
+                transitions[-1]["EndTime"] = now
+            transitions.append({"Status": transition[0], "StatusMessage": transition[1], "StartTime": now})
+            secondary = transition[0]
+        sets = {
+            "transitions": json.dumps(transitions),
+            "secondary_status": secondary,
+            "last_modified_time": now,
+        }
+        sets.update(fields)
+        cols = ", ".join(f"{k} = ?" for k in sets)
+        conn.execute(f"UPDATE jobs SET {cols} WHERE name = ?", [*sets.values(), row["name"]])
+
+    def advance(self, name: str, transition: tuple[str, str], **fields: Any) -> bool:
+        """Move an InProgress job to its next phase. Returns False (and changes nothing) when the job is no
+        longer InProgress, i.e. a stop was requested or it already ended: the caller should wind down."""
+        now = _now()
+        with self.db.write() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+            if row is None or row["status"] != "InProgress":
+                return False
+            if transition == DOWNLOADING and row["training_start_time"] is None:
+                fields.setdefault("training_start_time", now)
+            self._update(conn, row, transition, now, **fields)
+        return True
+
+    def request_stop(self, name: str, max_runtime: bool = False) -> JobRecord:
+        """StopTrainingJob's state change: InProgress -> Stopping. Raises ValidationException as SageMaker
+        does for unknown or finished jobs. Returns the record as it was before the change."""
+        now = _now()
+        with self.db.write() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise ValidationException(RESOURCE_NOT_FOUND)
+            if row["status"] in TERMINAL:
+                raise ValidationException(
+                    f"The request was rejected because the training job is in status {row['status']}."
+                )
+            if row["status"] == "InProgress":
+                self._update(conn, row, STOPPING, now, status="Stopping")
+        return JobRecord.from_row(row)
+
+    def finish(
+        self,
+        name: str,
+        outcome: str,
+        *,
+        failure_reason: str | None = None,
+        final_metrics: list[dict[str, Any]] | None = None,
+    ) -> JobRecord:
+        """End a job. ``outcome``: ``Completed``, ``Failed``, ``Stopped`` or ``MaxRuntimeExceeded``. A job
+        that was asked to stop ends Stopped whatever the algorithm did meanwhile (SageMaker reports the
+        stop), except that a failure of the platform itself still fails it."""
+        now = _now()
+        with self.db.write() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise ValidationException(RESOURCE_NOT_FOUND)
+            if row["status"] in TERMINAL:
+                return JobRecord.from_row(row)
+            if row["status"] == "Stopping" and outcome in ("Completed", "MaxRuntimeExceeded"):
+                outcome = "Stopped"
+            fields: dict[str, Any] = {}
+            if row["training_start_time"] is not None:
+                fields["training_end_time"] = now
+            if final_metrics is not None:
+                fields["final_metrics"] = json.dumps(final_metrics)
+            if outcome == "Completed":
+                self._update(conn, row, COMPLETED, now, status="Completed", **fields)
+            elif outcome == "Failed":
+                self._update(conn, row, FAILED, now, status="Failed", failure_reason=failure_reason, **fields)
+            elif outcome == "MaxRuntimeExceeded":
+                self._update(conn, row, STOPPING, now)
+                row = conn.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+                self._update(conn, row, MAX_RUNTIME_EXCEEDED, now, status="Stopped", **fields)
+            elif outcome == "Stopped":
+                if row["status"] == "InProgress":
+                    self._update(conn, row, STOPPING, now)
+                    row = conn.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
+                self._update(conn, row, STOPPED, now, status="Stopped", **fields)
+            else:
+                raise ValueError(f"unknown outcome {outcome!r}")
+        return self.require(name)
+
+    def reap_if_dead(self, record: JobRecord) -> JobRecord:
+        """Fail a non-terminal job whose supervisor is gone (crashed, killed, or its pid now belongs to
+        another process). Cheap when the job is terminal or its worker is alive."""
+        if record.terminal:
+            return record
+        if record.supervisor_pid is None:
+            if time.time() - record.creation_time < SPAWN_GRACE_SECONDS:
+                return record
+            reason = "sagelocal: the job's worker process was never started; the job cannot continue."
+        elif worker_alive(record.supervisor_pid, record.supervisor_start):
+            return record
+        else:
+            reason = (
+                f"sagelocal: the job's worker process (pid {record.supervisor_pid}) exited unexpectedly; "
+                "the job cannot continue."
+            )
+        # Re-check inside the write: the worker may have finished the job just before exiting.
+        return self.finish(record.name, "Failed", failure_reason=reason)
+
+
+# --- the DescribeTrainingJob document -----------------------------------------------------------------------
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def model_artifact_uri(request: dict[str, Any]) -> str:
+    out = (request.get("OutputDataConfig") or {}).get("S3OutputPath", "").rstrip("/")
+    return f"{out}/{request['TrainingJobName']}/output/model.tar.gz"
+
+
+def output_artifact_uri(request: dict[str, Any]) -> str:
+    out = (request.get("OutputDataConfig") or {}).get("S3OutputPath", "").rstrip("/")
+    return f"{out}/{request['TrainingJobName']}/output/output.tar.gz"
+
+
+def _input_data_config(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    result = []
+    for ch in channels:
+        ch = json.loads(json.dumps(ch))
+        s3 = (ch.get("DataSource") or {}).get("S3DataSource")
+        if s3 is not None:
+            s3.setdefault("S3DataDistributionType", "FullyReplicated")
+        ch.setdefault("CompressionType", "None")
+        ch.setdefault("RecordWrapperType", "None")
+        result.append(ch)
+    return result
+
+
+def describe_document(record: JobRecord) -> dict[str, Any]:
+    req = record.request
+    spec = dict(req.get("AlgorithmSpecification") or {})
+    spec.setdefault("TrainingInputMode", "File")
+    spec["MetricDefinitions"] = metric_definitions(req)
+    spec.setdefault("EnableSageMakerMetricsTimeSeries", False)
+    resource = dict(req.get("ResourceConfig") or {})
+    resource.setdefault("InstanceCount", 1)
+    resource.setdefault("VolumeSizeInGB", 30)
+    stopping = dict(req.get("StoppingCondition") or {})
+    stopping.setdefault("MaxRuntimeInSeconds", 86400)
+
+    doc: dict[str, Any] = {
+        "TrainingJobName": record.name,
+        "TrainingJobArn": record.arn,
+        "ModelArtifacts": {"S3ModelArtifacts": model_artifact_uri(req)},
+        "TrainingJobStatus": record.status,
+        "SecondaryStatus": record.secondary_status,
+    }
+    if record.failure_reason is not None and record.status == "Failed":
+        doc["FailureReason"] = record.failure_reason
+    doc["HyperParameters"] = dict(req.get("HyperParameters") or {})
+    doc["AlgorithmSpecification"] = spec
+    doc["RoleArn"] = req.get("RoleArn", config.DUMMY_ROLE_ARN)
+    if req.get("InputDataConfig"):
+        doc["InputDataConfig"] = _input_data_config(req["InputDataConfig"])
+    doc["OutputDataConfig"] = dict(req.get("OutputDataConfig") or {})
+    doc["ResourceConfig"] = resource
+    for key in ("VpcConfig",):
+        if req.get(key):
+            doc[key] = req[key]
+    doc["StoppingCondition"] = stopping
+    doc["CreationTime"] = _dt(record.creation_time)
+    if record.training_start_time is not None:
+        doc["TrainingStartTime"] = _dt(record.training_start_time)
+    if record.training_end_time is not None:
+        doc["TrainingEndTime"] = _dt(record.training_end_time)
+    doc["LastModifiedTime"] = _dt(record.last_modified_time)
+    transitions = []
+    for t in record.transitions:
+        item: dict[str, Any] = {"Status": t["Status"], "StartTime": _dt(t["StartTime"])}
+        if "EndTime" in t:
+            item["EndTime"] = _dt(t["EndTime"])
+        item["StatusMessage"] = t["StatusMessage"]
+        transitions.append(item)
+    doc["SecondaryStatusTransitions"] = transitions
+    if record.final_metrics:
+        doc["FinalMetricDataList"] = [
+            {"MetricName": m["MetricName"], "Value": float(m["Value"]), "Timestamp": _dt(m["Timestamp"])}
+            for m in record.final_metrics
+        ]
+    doc["EnableNetworkIsolation"] = bool(req.get("EnableNetworkIsolation", False))
+    doc["EnableInterContainerTrafficEncryption"] = bool(
+        req.get("EnableInterContainerTrafficEncryption", False)
+    )
+    doc["EnableManagedSpotTraining"] = bool(req.get("EnableManagedSpotTraining", False))
+    for key in (
+        "CheckpointConfig",
+        "DebugHookConfig",
+        "DebugRuleConfigurations",
+        "TensorBoardOutputConfig",
+        "ExperimentConfig",
+        "ProfilerConfig",
+        "ProfilerRuleConfigurations",
+        "Environment",
+        "RetryStrategy",
+        "RemoteDebugConfig",
+        "InfraCheckConfig",
+    ):
+        if req.get(key) is not None:
+            doc[key] = req[key]
+    if record.training_start_time is not None and record.training_end_time is not None:
+        seconds = max(1, round(record.training_end_time - record.training_start_time))
+        doc["TrainingTimeInSeconds"] = seconds
+        doc["BillableTimeInSeconds"] = seconds
+    if req.get("Tags"):
+        doc["Tags"] = req["Tags"]
+    return doc
+
+
+def summary(record: JobRecord) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "TrainingJobName": record.name,
+        "TrainingJobArn": record.arn,
+        "CreationTime": _dt(record.creation_time),
+    }
+    if record.training_end_time is not None:
+        item["TrainingEndTime"] = _dt(record.training_end_time)
+    item["LastModifiedTime"] = _dt(record.last_modified_time)
+    item["TrainingJobStatus"] = record.status
+    item["SecondaryStatus"] = record.secondary_status
+    return item

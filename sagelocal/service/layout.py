@@ -1,0 +1,250 @@
+"""Build a job's /opt/ml layout from its CreateTrainingJob request, as the SageMaker platform does.
+
+The three config JSONs have the shapes the platform writes (reference xgboost-algorithm §1–§2). File-mode
+channel data is the S3 objects under the channel's prefix with their relative key paths kept; objects are
+hardlinked from the object store (a copy only when linking fails, e.g. across filesystems). Pipe mode is
+emulated with a regular file ``<channel>_0`` holding what the FIFO
+would deliver: the channel's objects concatenated in key order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sagelocal import config
+from sagelocal.aws.errors import ServiceError
+from sagelocal.service.objectstore import ObjectStore, parse_s3_uri
+
+#: Where the container sees the layout; checkpointconfig.json's default LocalPath lives under it.
+CONTAINER_ML_ROOT = "/opt/ml"
+DEFAULT_CHECKPOINT_PATH = "/opt/ml/checkpoints"
+
+
+class LayoutError(Exception):
+    """The input data could not be provided. ``str()`` is the job's FailureReason (``ClientError: …``)."""
+
+
+def _no_objects(uri: str, bucket: str, role: str) -> LayoutError:
+    return LayoutError(
+        f'ClientError: Data download failed:No S3 objects found under S3 URL "{uri}" given in input data '
+        f"source. Please ensure that the bucket exists in the selected region ({config.region()}), that "
+        f'objects exist under that S3 prefix, and that the role "{role}" has "s3:ListBucket" permissions on '
+        f'bucket "{bucket}".'
+    )
+
+
+def input_data_config(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``inputdataconfig.json``: one object per channel; ``ContentType`` only when the channel set one."""
+    default_mode = (request.get("AlgorithmSpecification") or {}).get("TrainingInputMode", "File")
+    result: dict[str, dict[str, Any]] = {}
+    for ch in request.get("InputDataConfig") or []:
+        s3 = (ch.get("DataSource") or {}).get("S3DataSource") or {}
+        entry: dict[str, Any] = {}
+        if ch.get("ContentType"):
+            entry["ContentType"] = ch["ContentType"]
+        entry["TrainingInputMode"] = ch.get("InputMode") or default_mode
+        entry["S3DistributionType"] = s3.get("S3DataDistributionType", "FullyReplicated")
+        entry["RecordWrapperType"] = ch.get("RecordWrapperType", "None")
+        if ch.get("CompressionType", "None") != "None":
+            entry["CompressionType"] = ch["CompressionType"]
+        result[ch["ChannelName"]] = entry
+    return result
+
+
+def resource_config(request: dict[str, Any]) -> dict[str, Any]:
+    """``resourceconfig.json`` for the first (and, locally, only) host."""
+    rc = request.get("ResourceConfig") or {}
+    instance_type = rc.get("InstanceType", "local")
+    count = max(1, int(rc.get("InstanceCount", 1) or 1))
+    hosts = [f"algo-{i}" for i in range(1, count + 1)]
+    return {
+        "current_host": "algo-1",
+        "current_instance_type": instance_type,
+        "current_group_name": "homogeneousCluster",
+        "hosts": hosts,
+        "instance_groups": [
+            {"instance_group_name": "homogeneousCluster", "instance_type": instance_type, "hosts": hosts}
+        ],
+        "network_interface_name": "eth0",
+    }
+
+
+def checkpoint_config(request: dict[str, Any]) -> dict[str, Any] | None:
+    cc = request.get("CheckpointConfig")
+    if not cc:
+        return None
+    return {"LocalPath": cc.get("LocalPath") or DEFAULT_CHECKPOINT_PATH, "S3Uri": cc.get("S3Uri", "")}
+
+
+def checkpoint_dir(ml_root: Path, request: dict[str, Any]) -> Path | None:
+    """The host folder behind CheckpointConfig.LocalPath (``/opt/ml/…`` maps under ``ml_root``). Any other
+    path, or one that climbs out of /opt/ml, is a LayoutError: the request must never name a host folder."""
+    cc = checkpoint_config(request)
+    if cc is None:
+        return None
+    raw = str(cc["LocalPath"])
+    local = posixpath.normpath(raw) if raw.startswith("/") else ""
+    if not (local == CONTAINER_ML_ROOT or local.startswith(CONTAINER_ML_ROOT + "/")):
+        raise LayoutError(
+            f"ClientError: CheckpointConfig.LocalPath '{cc['LocalPath']}' is not a folder under "
+            f"{CONTAINER_ML_ROOT}; sagelocal maps only {CONTAINER_ML_ROOT} into the job (default "
+            f"{DEFAULT_CHECKPOINT_PATH})."
+        )
+    return ml_root / local[len(CONTAINER_ML_ROOT) :].lstrip("/")
+
+
+def restore_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> None:
+    """Copy the objects under CheckpointConfig.S3Uri into the checkpoint folder, as SageMaker does before
+    training starts (so a job resumes from the checkpoints an earlier job left)."""
+    folder = checkpoint_dir(ml_root, request)
+    uri = (request.get("CheckpointConfig") or {}).get("S3Uri")
+    if folder is None or not uri:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        bucket, prefix = parse_s3_uri(uri)
+        found = list(objects.iter_objects(bucket, prefix.rstrip("/") + "/" if prefix else ""))
+    except (ServiceError, ValueError):
+        return  # nothing saved yet
+    for info in found:
+        if info.key.endswith("/"):
+            continue
+        dest = _safe_join(folder, info.key[len(prefix.rstrip("/") + "/") :] if prefix else info.key)
+        if dest is not None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(objects.object_path(bucket, info.key), dest)
+
+
+def save_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> int:
+    """Upload the checkpoint folder's files under CheckpointConfig.S3Uri; returns how many."""
+    folder = checkpoint_dir(ml_root, request)
+    uri = (request.get("CheckpointConfig") or {}).get("S3Uri")
+    if folder is None or not uri or not folder.is_dir():
+        return 0
+    bucket, prefix = parse_s3_uri(uri)
+    prefix = prefix.rstrip("/")
+    count = 0
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        rel = path.relative_to(folder).as_posix()
+        objects.put_object(bucket, f"{prefix}/{rel}" if prefix else rel, path)
+        count += 1
+    return count
+
+
+def _relative_path(key: str, prefix: str) -> str:
+    """Where an object lands inside the channel folder: its key relative to the prefix's folder."""
+    if key == prefix:
+        return key.rsplit("/", 1)[-1]
+    if prefix == "" or prefix.endswith("/"):
+        rel = key[len(prefix) :]
+    elif key[len(prefix)] == "/":
+        rel = key[len(prefix) + 1 :]
+    else:
+        rel = key[prefix.rfind("/") + 1 :]
+    return rel.lstrip("/")
+
+
+def _place(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        dest.unlink()
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+def _safe_join(root: Path, rel: str) -> Path | None:
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return root.joinpath(*parts)
+
+
+def _channel_objects(objects: ObjectStore, uri: str, data_type: str, role: str) -> list[tuple[str, str, str]]:
+    """(bucket, key, relative path) of every object the channel delivers, in key order."""
+    try:
+        bucket, prefix = parse_s3_uri(uri)
+    except ValueError:
+        raise LayoutError(f"ClientError: Data download failed:Invalid S3 URI '{uri}'") from None
+    if data_type == "ManifestFile":
+        try:
+            with objects.open_object(bucket, prefix) as f:
+                manifest = json.load(f)
+            base = next(e["prefix"] for e in manifest if isinstance(e, dict) and "prefix" in e)
+            mbucket, mprefix = parse_s3_uri(base)
+            keys = [e for e in manifest if isinstance(e, str)]
+        except (ServiceError, ValueError, StopIteration, KeyError, TypeError) as e:
+            raise LayoutError(
+                f"ClientError: Data download failed:Unable to read manifest file {uri}: {e}"
+            ) from None
+        return [(mbucket, mprefix + k, k) for k in keys]
+    if data_type not in ("S3Prefix", None):
+        raise LayoutError(f"ClientError: S3DataType {data_type} is not supported by sagelocal.")
+    try:
+        found = [(bucket, o.key, _relative_path(o.key, prefix)) for o in objects.iter_objects(bucket, prefix)]
+    except ServiceError:
+        raise _no_objects(uri, bucket, role) from None
+    found = [f for f in found if not f[1].endswith("/")]  # folder markers
+    if not found:
+        raise _no_objects(uri, bucket, role)
+    return found
+
+
+def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> None:
+    """Create ``ml_root`` as the platform prepares /opt/ml before running ``train``. Raises LayoutError."""
+    cfg = ml_root / "input" / "config"
+    data = ml_root / "input" / "data"
+    for d in (cfg, data, ml_root / "model", ml_root / "output" / "data", ml_root / "checkpoints"):
+        d.mkdir(parents=True, exist_ok=True)
+    (cfg / "hyperparameters.json").write_text(json.dumps(dict(request.get("HyperParameters") or {})))
+    channels = input_data_config(request)
+    (cfg / "inputdataconfig.json").write_text(json.dumps(channels))
+    (cfg / "resourceconfig.json").write_text(json.dumps(resource_config(request)))
+    checkpoint = checkpoint_config(request)
+    if checkpoint is not None:
+        (cfg / "checkpointconfig.json").write_text(json.dumps(checkpoint))
+        restore_checkpoints(ml_root, request, objects)
+
+    role = request.get("RoleArn", config.DUMMY_ROLE_ARN)
+    for ch in request.get("InputDataConfig") or []:
+        name = ch["ChannelName"]
+        if name in (".", ".."):
+            raise LayoutError(
+                f"ClientError: Channel name '{name}' cannot be used as a folder name in "
+                f"{CONTAINER_ML_ROOT}/input/data."
+            )
+        source = ch.get("DataSource") or {}
+        s3 = source.get("S3DataSource")
+        if s3 is None:
+            raise LayoutError(
+                f"ClientError: Channel '{name}' uses a data source sagelocal does not support "
+                f"({', '.join(source) or 'none'}); use S3DataSource."
+            )
+        items = _channel_objects(objects, s3["S3Uri"], s3.get("S3DataType", "S3Prefix"), role)
+        if channels[name]["TrainingInputMode"] == "Pipe":
+            with open(data / f"{name}_0", "wb") as out:
+                for bucket, key, _ in items:
+                    with open(objects.object_path(bucket, key), "rb") as src:
+                        shutil.copyfileobj(src, out, 1 << 20)
+            continue
+        channel_dir = data / name
+        channel_dir.mkdir(parents=True, exist_ok=True)
+        for bucket, key, rel in items:
+            dest = _safe_join(channel_dir, rel)
+            if dest is None:
+                raise LayoutError(
+                    f"ClientError: Data download failed:S3 key: s3://{bucket}/{key} cannot be written "
+                    "to the channel folder"
+                )
+            try:
+                _place(objects.object_path(bucket, key), dest)
+            except (ServiceError, OSError) as e:
+                raise LayoutError(
+                    f"ClientError: Data download failed:Could not download s3://{bucket}/{key}: {e}"
+                ) from None

@@ -1,0 +1,690 @@
+"""The object store behind ``s3://`` URIs: buckets are folders and objects are plain files under
+``<home>/s3/<bucket>/<key>``, so users see their objects as files (and files they drop into a bucket folder
+by hand are objects).
+
+Layout of the store root:
+
+* ``<bucket>/…`` one folder per bucket; key ``a/b/c`` is the file ``<bucket>/a/b/c``.
+* ``.staging/`` temp files (same filesystem, so ``os.replace`` publishes an object atomically: readers see
+  the old object or the new one, never a part; there is no fsync, so a power cut may lose recent writes) and
+  ``.staging/uploads/<upload id>/`` the parts of multipart uploads.
+* ``.meta.db`` SQLite (WAL) with each object's ETag and content type, keyed by the file's size, mtime and
+  inode: a file changed by hand no longer matches its row and gets its MD5 recomputed (then cached).
+
+Bucket names never start with ``.``, so the store's own entries are never buckets and never listed.
+
+Keys map to paths segment by segment. Segments a filesystem cannot hold as names (``""``, ``.``, ``..``) and
+those that start with the reserved prefix ``.s3~`` are stored as ``.s3~<segment>``, so ``a/`` (a folder
+marker) is the file ``a/.s3~`` and ``a/../b`` is ``a/.s3~../b``: every key stays inside its bucket folder
+(also checked with ``Path.resolve()``). NUL is refused (``InvalidArgument``). Symbolic links inside a bucket
+are not objects.
+
+Several processes (the HTTP server, the CLI, job supervisors) may share one store.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import errno
+import hashlib
+import itertools
+import json
+import os
+import re
+import shutil
+import sqlite3
+import stat
+import threading
+import uuid
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from sagelocal.aws.errors import (
+    InvalidArgument,
+    InvalidBucketName,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+)
+
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+#: Prefix of the on-disk names of segments that cannot be stored as themselves (see the module docstring).
+RESERVED_PREFIX = ".s3~"
+STAGING_DIR = ".staging"
+META_DB = ".meta.db"
+MAX_KEYS = 1000
+MAX_KEY_BYTES = 1024
+MAX_NAME_BYTES = 255
+MAX_PART_NUMBER = 10000
+_CHUNK = 1 << 20
+#: Sorts after every character a key can hold; "<prefix><this>" is past every key that starts with <prefix>.
+_AFTER_ALL = "\U0010ffff"
+
+_NO_SUCH_BUCKET = "The specified bucket does not exist"
+_NO_SUCH_KEY = "The specified key does not exist."
+_NO_SUCH_UPLOAD = (
+    "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted "
+    "or completed."
+)
+
+
+class InvalidPart(InvalidArgument):
+    code = "InvalidPart"
+
+
+class InvalidPartOrder(InvalidArgument):
+    code = "InvalidPartOrder"
+
+
+class KeyTooLongError(InvalidArgument):
+    code = "KeyTooLongError"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str  # quoted, as S3 sends it: '"<md5 hex>"' or '"<md5-of-md5s>-<parts>"'
+    last_modified: datetime  # timezone-aware UTC
+    content_type: str = "binary/octet-stream"
+
+
+@dataclass(frozen=True)
+class BucketInfo:
+    name: str
+    creation_date: datetime
+
+
+@dataclass(frozen=True)
+class Listing:
+    contents: list[ObjectInfo]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_continuation_token: str | None  # opaque; pass back as continuation_token
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key/part`` -> ``("bucket", "key/part")``. Raises ValueError for anything else."""
+    if not isinstance(uri, str) or not uri.startswith("s3://"):
+        raise ValueError(f"Not an S3 URI (expected s3://bucket/key): {uri!r}")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"S3 URI has no bucket: {uri!r}")
+    return bucket, key
+
+
+# --- names -------------------------------------------------------------------------------------------
+
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IPV4_RE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+_BAD_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BAD_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+#: Buckets made before March 2018 in us-east-1 may hold capitals and underscores; accepted for access only.
+_LEGACY_BUCKET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+
+
+def valid_bucket_name(name: str) -> bool:
+    """S3's rules for new buckets (general purpose buckets)."""
+    return (
+        isinstance(name, str)
+        and _BUCKET_RE.fullmatch(name) is not None
+        and ".." not in name
+        and ".-" not in name
+        and "-." not in name
+        and _IPV4_RE.fullmatch(name) is None
+        and not name.startswith(_BAD_BUCKET_PREFIXES)
+        and not name.endswith(_BAD_BUCKET_SUFFIXES)
+    )
+
+
+def _encode_segment(segment: str) -> str:
+    if segment in ("", ".", "..") or segment.startswith(RESERVED_PREFIX):
+        return RESERVED_PREFIX + segment
+    return segment
+
+
+def _decode_name(name: str) -> str:
+    return name[len(RESERVED_PREFIX) :] if name.startswith(RESERVED_PREFIX) else name
+
+
+def _check_key(key: str) -> None:
+    if not isinstance(key, str) or key == "":
+        raise InvalidArgument("An object key must not be empty.")
+    if "\x00" in key:
+        raise InvalidArgument("Object key must not contain a NUL character.")
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidArgument("Object key is not valid UTF-8.") from None
+    if size > MAX_KEY_BYTES:
+        raise KeyTooLongError("Your key is too long")
+
+
+def _quoted(etag: str) -> str:
+    etag = etag.strip()
+    return etag if etag.startswith('"') else f'"{etag}"'
+
+
+def _mtime(st: os.stat_result) -> datetime:
+    ms = st.st_mtime_ns // 1_000_000
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+# --- the store ---------------------------------------------------------------------------------------
+
+
+class ObjectStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.staging = self.root / STAGING_DIR
+        self.uploads = self.staging / "uploads"
+        self.uploads.mkdir(parents=True, exist_ok=True)
+        self._db_path = self.root / META_DB
+        self._local = threading.local()
+        with self._db() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS objects (bucket TEXT NOT NULL, key TEXT NOT NULL, "
+                "size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, etag TEXT NOT NULL, "
+                "content_type TEXT NOT NULL, PRIMARY KEY (bucket, key)) WITHOUT ROWID"
+            )
+            db.execute("CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, created REAL NOT NULL)")
+        self._sweep_staging()
+
+    def _sweep_staging(self, max_age: float = 86400.0) -> None:
+        """Remove what crashed writers left in the staging area a day or more ago (never live uploads)."""
+        now = datetime.now(UTC).timestamp()
+        for folder, prefixes in ((self.staging, ("tmp-",)), (self.uploads, (".new-", ".done-", ".abort-"))):
+            for entry in os.scandir(folder):
+                if not entry.name.startswith(prefixes):
+                    continue
+                with contextlib.suppress(OSError):
+                    if now - entry.stat(follow_symlinks=False).st_mtime < max_age:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+
+    # -- metadata db
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():  # never reuse a connection across fork()
+            conn = sqlite3.connect(self._db_path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=30000")
+            with contextlib.suppress(sqlite3.OperationalError):
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+        yield conn
+
+    def _remember(self, bucket: str, key: str, st: os.stat_result, etag: str, content_type: str) -> None:
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (bucket, key, st.st_size, st.st_mtime_ns, st.st_ino, etag, content_type),
+            )
+
+    def _forget(self, bucket: str, key: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
+
+    def _info(self, bucket: str, key: str, path: Path, st: os.stat_result) -> ObjectInfo:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT size, mtime_ns, ino, etag, content_type FROM objects WHERE bucket = ? AND key = ?",
+                (bucket, key),
+            ).fetchone()
+        if row is not None and tuple(row[:3]) == (st.st_size, st.st_mtime_ns, st.st_ino):
+            etag, content_type = row[3], row[4]
+        else:  # never uploaded through the store, or changed by hand since: hash it now, once
+            digest = hashlib.md5(usedforsecurity=False)
+            with open(path, "rb") as f:
+                while chunk := f.read(_CHUNK):
+                    digest.update(chunk)
+            etag, content_type = f'"{digest.hexdigest()}"', DEFAULT_CONTENT_TYPE
+            with contextlib.suppress(OSError):
+                now = os.lstat(path)
+                if (now.st_size, now.st_mtime_ns, now.st_ino) == (st.st_size, st.st_mtime_ns, st.st_ino):
+                    self._remember(bucket, key, st, etag, content_type)
+        return ObjectInfo(key, st.st_size, etag, _mtime(st), content_type)
+
+    # -- paths
+
+    def _bucket_dir(self, bucket: str) -> Path:
+        if not isinstance(bucket, str) or _LEGACY_BUCKET_RE.fullmatch(bucket) is None:
+            raise NoSuchBucket(_NO_SUCH_BUCKET)
+        path = self.root / bucket
+        if not path.is_dir() or path.is_symlink():
+            raise NoSuchBucket(_NO_SUCH_BUCKET)
+        return path
+
+    def _key_path(self, bucket_dir: Path, key: str) -> Path:
+        _check_key(key)
+        names = [_encode_segment(segment) for segment in key.split("/")]
+        for name in names:
+            if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+                raise KeyTooLongError(
+                    f"Your key is too long: a path segment longer than {MAX_NAME_BYTES} bytes cannot be "
+                    "stored as a file name"
+                )
+        path = bucket_dir.joinpath(*names)
+        if not path.resolve().is_relative_to(bucket_dir.resolve()):
+            raise InvalidArgument(f"Object key leaves its bucket folder (through a symbolic link): {key}")
+        return path
+
+    def _existing(self, bucket: str, key: str) -> tuple[Path, os.stat_result]:
+        path = self._key_path(self._bucket_dir(bucket), key)
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NoSuchKey(_NO_SUCH_KEY) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise NoSuchKey(_NO_SUCH_KEY)
+        return path, st
+
+    # -- buckets
+
+    def create_bucket(self, bucket: str) -> None:
+        """Creates the bucket folder. Creating a bucket that exists succeeds (us-east-1's behaviour)."""
+        if not valid_bucket_name(bucket):
+            raise InvalidBucketName("The specified bucket is not valid.")
+        (self.root / bucket).mkdir(exist_ok=True)
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO buckets VALUES (?, ?)", (bucket, datetime.now(UTC).timestamp()))
+
+    def head_bucket(self, bucket: str) -> None:
+        self._bucket_dir(bucket)
+
+    def list_buckets(self) -> list[BucketInfo]:
+        with self._db() as db:
+            created = dict(db.execute("SELECT name, created FROM buckets").fetchall())
+        found: list[BucketInfo] = []
+        for entry in os.scandir(self.root):
+            if (
+                entry.name.startswith(".")
+                or _LEGACY_BUCKET_RE.fullmatch(entry.name) is None
+                or not entry.is_dir(follow_symlinks=False)
+            ):
+                continue
+            when = created.get(entry.name, entry.stat(follow_symlinks=False).st_mtime)
+            found.append(BucketInfo(entry.name, datetime.fromtimestamp(when, tz=UTC)))
+        return sorted(found, key=lambda b: b.name)
+
+    # -- objects
+
+    def _stage(self, body: bytes | bytearray | memoryview | BinaryIO | Path) -> tuple[Path, str]:
+        """Copy ``body`` into a new staging file; returns it and the quoted MD5 of its bytes."""
+        tmp = self.staging / f"tmp-{uuid.uuid4().hex}"
+        digest = hashlib.md5(usedforsecurity=False)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if isinstance(body, bytes | bytearray | memoryview):
+                    digest.update(body)
+                    out.write(body)
+                else:
+                    source = open(body, "rb") if isinstance(body, Path) else contextlib.nullcontext(body)
+                    with source as src:
+                        while chunk := src.read(_CHUNK):
+                            digest.update(chunk)
+                            out.write(chunk)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        return tmp, f'"{digest.hexdigest()}"'
+
+    def _publish(self, tmp: Path, bucket_dir: Path, key: str, path: Path) -> None:
+        """Move a staged file to ``path`` atomically, creating the folders on its way."""
+        try:
+            for _ in range(10):  # a concurrent delete may prune a folder we just made: make it again
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except (FileExistsError, NotADirectoryError):
+                    raise self._conflict(key) from None
+                try:
+                    if path.is_dir() and not path.is_symlink():
+                        raise self._conflict(key)
+                    os.replace(tmp, path)
+                    return
+                except FileNotFoundError:
+                    if not tmp.exists():
+                        raise
+                    continue
+                except IsADirectoryError:
+                    raise self._conflict(key) from None
+                except OSError as e:
+                    if e.errno in (errno.ENOTDIR, errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST):
+                        raise self._conflict(key) from None
+                    raise
+            raise OSError(f"Could not create the folders for {key}")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+
+    @staticmethod
+    def _conflict(key: str) -> InvalidArgument:
+        return InvalidArgument(
+            f"The local object store keeps objects as files, and the key {key!r} collides with an object "
+            "that is a folder of this one or of which this one would be a folder."
+        )
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | BinaryIO | Path,
+        content_type: str | None = None,
+    ) -> ObjectInfo:
+        """Store ``body`` as the object; it becomes visible all at once (temp file + rename)."""
+        bucket_dir = self._bucket_dir(bucket)
+        path = self._key_path(bucket_dir, key)
+        tmp, etag = self._stage(body)
+        st = os.stat(tmp)
+        self._publish(tmp, bucket_dir, key, path)
+        content_type = content_type or DEFAULT_CONTENT_TYPE
+        self._remember(bucket, key, st, etag, content_type)
+        return ObjectInfo(key, st.st_size, etag, _mtime(st), content_type)
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        path, st = self._existing(bucket, key)
+        try:
+            return self._info(bucket, key, path, st)
+        except FileNotFoundError:  # deleted meanwhile
+            raise NoSuchKey(_NO_SUCH_KEY) from None
+
+    def object_path(self, bucket: str, key: str) -> Path:
+        """The object's file, for hard-linking into a job's layout or streaming. NoSuchKey if absent."""
+        return self._existing(bucket, key)[0]
+
+    def open_object(self, bucket: str, key: str) -> BinaryIO:
+        path, _ = self._existing(bucket, key)
+        try:
+            return open(path, "rb")
+        except FileNotFoundError:
+            raise NoSuchKey(_NO_SUCH_KEY) from None
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Deleting a missing key succeeds, as in S3. Emptied folders are removed (S3 has none)."""
+        bucket_dir = self._bucket_dir(bucket)
+        path = self._key_path(bucket_dir, key)
+        try:
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        self._forget(bucket, key)
+        self._prune(bucket_dir, path.parent)
+
+    @staticmethod
+    def _prune(bucket_dir: Path, folder: Path) -> None:
+        while folder != bucket_dir and folder.is_relative_to(bucket_dir):
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
+
+    # -- listing
+
+    def _walk(self, folder: Path, base: str, prefix: str, after: str | None, cache: dict) -> Iterator[tuple]:
+        """Yield ``(key, path, stat)`` of the files under ``folder`` (whose keys start with ``base``), in key
+        order (UTF-8 byte order, which is code point order), keeping keys that start with ``prefix`` and
+        sort after ``after``."""
+        entries = cache.get(folder)
+        if entries is None:
+            entries = []
+            try:
+                scan = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError):
+                scan = []
+            for entry in scan:
+                name = entry.name
+                segment = _decode_name(name)
+                if _encode_segment(segment) != name:
+                    continue  # not a name the store writes (e.g. ".s3~x" made by hand): not an object
+                try:
+                    segment.encode("utf-8")
+                except UnicodeEncodeError:
+                    continue  # a file name that is not UTF-8 cannot be an S3 key
+                if entry.is_dir(follow_symlinks=False):
+                    entries.append((segment + "/", name, True))
+                elif entry.is_file(follow_symlinks=False):
+                    entries.append((segment, name, False))
+            entries.sort()
+            cache[folder] = entries
+        lower = max(prefix[len(base) :] if prefix.startswith(base) else "", "")
+        if after is not None and after.startswith(base):
+            lower = max(lower, after[len(base) :])
+        start = bisect_left(entries, (lower,))
+        if start > 0 and entries[start - 1][2] and lower.startswith(entries[start - 1][0]):
+            start -= 1
+        for sort_key, name, is_dir in entries[start:]:
+            key = base + sort_key
+            if not (key.startswith(prefix) or (is_dir and prefix.startswith(key))):
+                if key > prefix:
+                    return
+                continue
+            if is_dir:
+                if after is not None and not after.startswith(key) and after > key:
+                    continue
+                yield from self._walk(folder / name, key, prefix, after, cache)
+            else:
+                if after is not None and key <= after:
+                    continue
+                path = folder / name
+                try:
+                    st = os.lstat(path)
+                except FileNotFoundError:
+                    continue
+                yield key, path, st
+
+    def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order."""
+        bucket_dir = self._bucket_dir(bucket)
+        for key, path, st in self._walk(bucket_dir, "", prefix or "", None, {}):
+            try:
+                yield self._info(bucket, key, path, st)
+            except FileNotFoundError:
+                continue
+
+    def list_objects(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        max_keys: int = 1000,
+        continuation_token: str | None = None,
+        start_after: str | None = None,
+    ) -> Listing:
+        """ListObjectsV2: keys in UTF-8 byte order, ``prefix``, ``delimiter`` rolling keys up into common
+        prefixes (each counts once towards ``max_keys``, capped at 1000), ``start_after`` and an opaque
+        ``continuation_token`` (which wins over ``start_after``)."""
+        bucket_dir = self._bucket_dir(bucket)
+        prefix = prefix or ""
+        after = start_after or None
+        if continuation_token:
+            after = _decode_token(continuation_token)
+        limit = max(0, min(int(max_keys), MAX_KEYS))
+        cache: dict = {}
+        contents: list[ObjectInfo] = []
+        common: list[str] = []
+        last: str | None = None
+        while len(contents) + len(common) < limit:
+            rolled = False
+            for key, path, st in self._walk(bucket_dir, "", prefix, after, cache):
+                if delimiter:
+                    cut = key.find(delimiter, len(prefix))
+                    if cut >= 0:
+                        common_prefix = key[: cut + len(delimiter)]
+                        common.append(common_prefix)
+                        last = common_prefix
+                        after = common_prefix + _AFTER_ALL
+                        rolled = True
+                        break
+                try:
+                    contents.append(self._info(bucket, key, path, st))
+                except FileNotFoundError:
+                    continue
+                last = after = key
+                if len(contents) + len(common) >= limit:
+                    break
+            if not rolled:
+                break
+        truncated = False
+        if limit and last is not None and len(contents) + len(common) >= limit:
+            truncated = next(iter(self._walk(bucket_dir, "", prefix, after, cache)), None) is not None
+        token = _encode_token(after) if truncated and after is not None else None
+        return Listing(contents, common, truncated, token)
+
+    # -- multipart uploads
+
+    def _upload_dir(self, bucket: str, key: str, upload_id: str) -> Path:
+        if not isinstance(upload_id, str) or re.fullmatch(r"[0-9a-f]{32}", upload_id) is None:
+            raise NoSuchUpload(_NO_SUCH_UPLOAD)
+        folder = self.uploads / upload_id
+        try:
+            info = json.loads((folder / "upload.json").read_text())
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            raise NoSuchUpload(_NO_SUCH_UPLOAD) from None
+        if info.get("bucket") != bucket or info.get("key") != key:
+            raise NoSuchUpload(_NO_SUCH_UPLOAD)
+        return folder
+
+    def create_multipart_upload(self, bucket: str, key: str, content_type: str | None = None) -> str:
+        self._key_path(self._bucket_dir(bucket), key)
+        upload_id = uuid.uuid4().hex
+        pending = self.uploads / f".new-{upload_id}"
+        pending.mkdir()
+        info = {
+            "bucket": bucket,
+            "key": key,
+            "content_type": content_type or DEFAULT_CONTENT_TYPE,
+            "initiated": datetime.now(UTC).isoformat(),
+        }
+        (pending / "upload.json").write_text(json.dumps(info))
+        os.replace(pending, self.uploads / upload_id)
+        return upload_id
+
+    def upload_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, body: bytes | BinaryIO
+    ) -> str:
+        """Stores one part (replacing an earlier upload of the same number); returns its quoted ETag."""
+        self._bucket_dir(bucket)
+        folder = self._upload_dir(bucket, key, upload_id)
+        if (
+            isinstance(part_number, bool)
+            or not isinstance(part_number, int)
+            or not 1 <= part_number <= MAX_PART_NUMBER
+        ):
+            raise InvalidArgument(
+                f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
+            )
+        tmp, etag = self._stage(body)
+        try:
+            os.replace(tmp, folder / f"part-{part_number:05d}")
+        except FileNotFoundError:  # aborted or completed meanwhile
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise NoSuchUpload(_NO_SUCH_UPLOAD) from None
+        return etag
+
+    def complete_multipart_upload(
+        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]
+    ) -> ObjectInfo:
+        """Joins the listed parts, in order, into the object (atomically). Each ETag must match its part's
+        (InvalidPart); part numbers must ascend (InvalidPartOrder). The ETag is the MD5 of the parts' binary
+        MD5s followed by ``-<number of parts>``."""
+        bucket_dir = self._bucket_dir(bucket)
+        folder = self._upload_dir(bucket, key, upload_id)
+        path = self._key_path(bucket_dir, key)
+        if not parts:
+            raise InvalidArgument("You must specify at least one part")
+        numbers = [number for number, _ in parts]
+        if any(b <= a for a, b in itertools.pairwise(numbers)):
+            raise InvalidPartOrder(
+                "The list of parts was not in ascending order. Parts must be ordered by part number."
+            )
+        info = json.loads((folder / "upload.json").read_text())
+        tmp = self.staging / f"tmp-{uuid.uuid4().hex}"
+        whole = hashlib.md5(usedforsecurity=False)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with os.fdopen(fd, "wb") as out:
+                for number, given in parts:
+                    digest = hashlib.md5(usedforsecurity=False)
+                    try:
+                        src = open(folder / f"part-{number:05d}", "rb")
+                    except FileNotFoundError:
+                        raise self._invalid_part() from None
+                    with src:
+                        while chunk := src.read(_CHUNK):
+                            digest.update(chunk)
+                            out.write(chunk)
+                    if _quoted(given or "") != f'"{digest.hexdigest()}"':
+                        raise self._invalid_part()
+                    whole.update(digest.digest())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        # Claim the upload: of two concurrent completions only one renames the folder away.
+        claimed = self.uploads / f".done-{upload_id}-{uuid.uuid4().hex}"
+        try:
+            os.replace(folder, claimed)
+        except FileNotFoundError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise NoSuchUpload(_NO_SUCH_UPLOAD) from None
+        etag = f'"{whole.hexdigest()}-{len(parts)}"'
+        st = os.stat(tmp)
+        try:
+            self._publish(tmp, bucket_dir, key, path)
+        finally:
+            shutil.rmtree(claimed, ignore_errors=True)
+        self._remember(bucket, key, st, etag, info.get("content_type") or DEFAULT_CONTENT_TYPE)
+        return ObjectInfo(key, st.st_size, etag, _mtime(st), info.get("content_type") or DEFAULT_CONTENT_TYPE)
+
+    @staticmethod
+    def _invalid_part() -> InvalidPart:
+        return InvalidPart(
+            "One or more of the specified parts could not be found.  The part may not have been uploaded, "
+            "or the specified entity tag may not match the part's entity tag."
+        )
+
+    def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        self._bucket_dir(bucket)
+        folder = self._upload_dir(bucket, key, upload_id)
+        claimed = self.uploads / f".abort-{upload_id}-{uuid.uuid4().hex}"
+        try:
+            os.replace(folder, claimed)
+        except FileNotFoundError:
+            raise NoSuchUpload(_NO_SUCH_UPLOAD) from None
+        shutil.rmtree(claimed, ignore_errors=True)
+
+
+def _encode_token(after: str) -> str:
+    raw = json.dumps({"v": 1, "after": after}, ensure_ascii=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        after = data["after"]
+        if data.get("v") != 1 or not isinstance(after, str):
+            raise ValueError
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise InvalidArgument("The continuation token provided is incorrect") from None
+    return after
