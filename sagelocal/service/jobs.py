@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sagelocal import config
+from sagelocal.algorithms.xgboost.metric_definitions import FLOAT_PATTERN, builtin_metric_definitions
 from sagelocal.aws.errors import ResourceInUse, ValidationException
 from sagelocal.service.db import Database
 
@@ -45,55 +46,6 @@ DUPLICATE_NAME = (
     "already exists"
 )
 
-# Metrics the built-in XGBoost algorithm reports (reference xgboost-algorithm §8), in SageMaker's order.
-XGBOOST_METRICS = (
-    "accuracy",
-    "aft-nloglik",
-    "auc",
-    "aucpr",
-    "balanced_accuracy",
-    "cox-nloglik",
-    "error",
-    "f1",
-    "f1_binary",
-    "f1_macro",
-    "gamma-deviance",
-    "gamma-nloglik",
-    "interval-regression-accuracy",
-    "logloss",
-    "mae",
-    "map",
-    "mape",
-    "merror",
-    "mlogloss",
-    "mphe",
-    "mse",
-    "ndcg",
-    "poisson-nloglik",
-    "precision",
-    "precision_macro",
-    "precision_micro",
-    "r2",
-    "recall",
-    "recall_macro",
-    "recall_micro",
-    "rmse",
-    "rmsle",
-    "tweedie-nloglik",
-)
-_FLOAT = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
-
-
-def builtin_metric_definitions() -> list[dict[str, str]]:
-    """The MetricDefinitions SageMaker attaches to a built-in XGBoost job: ``train:<m>`` and
-    ``validation:<m>`` for every metric the algorithm can print."""
-    return [
-        {"Name": f"{channel}:{m}", "Regex": rf".*\[[0-9]+\].*#011{channel}-{re.escape(m)}:{_FLOAT}.*"}
-        for channel in ("train", "validation")
-        for m in XGBOOST_METRICS
-    ]
-
-
 def is_builtin_xgboost(image: str | None) -> bool:
     if not image:
         return False
@@ -111,7 +63,7 @@ def metric_definitions(request: dict[str, Any]) -> list[dict[str, str]]:
 
 
 _ROUND = re.compile(r"\[[0-9]+\]")
-_BUILTIN_METRIC = re.compile(r"#011(train|validation)-([A-Za-z0-9_\-]+):" + _FLOAT)
+_BUILTIN_METRIC = re.compile(r"#011(train|validation)-([A-Za-z0-9_\-]+):" + FLOAT_PATTERN)
 
 
 class MetricTracker:
