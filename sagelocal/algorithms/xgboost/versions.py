@@ -114,7 +114,8 @@ def image_uri_for(version: str, region: str = "us-east-1") -> str:
     }
     v = get_version(version)
     if v.name == "1":
-        return f"{legacy.get(region, legacy['us-east-1'])}.dkr.ecr.{region}.amazonaws.com/xgboost:1"
+        tag = "latest" if version == "latest" else "1"  # the SDK keeps the alias: …/xgboost:latest
+        return f"{legacy.get(region, legacy['us-east-1'])}.dkr.ecr.{region}.amazonaws.com/xgboost:{tag}"
     suffix = "-cpu-py3" if v.name in ("0.90-1", "0.90-2", "1.0-1") else ""
     account = modern.get(region, modern["us-east-1"])
     return f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:{v.name}{suffix}"
