@@ -1,6 +1,83 @@
 """Where a training job runs: ``local`` (the emulator, in a worker process), ``docker`` (the emulator, the
-algorithm in a container) or ``sagemaker`` (the real service). All share the interface in ``base``."""
+algorithm in a container) or ``sagemaker`` (the real service). All implement :class:`Backend` (``base``).
 
-from sagelocal.backends.base import BACKENDS, Backend, BackendError, get_backend
+This is the registry, and the one door the CLI goes through: it also re-exports the built-in XGBoost version
+facts the CLI checks options against before any backend exists.
+"""
 
-__all__ = ["BACKENDS", "Backend", "BackendError", "get_backend"]
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sagelocal.algorithms.xgboost.versions import DEFAULT_VERSION, VERSIONS, UnknownImage, get_version
+from sagelocal.backends.base import (
+    ROLE_ENV,
+    TERMINAL_STATUSES,
+    Backend,
+    BackendError,
+    Bucket,
+    ObjectPage,
+    StoredObject,
+)
+
+if TYPE_CHECKING:
+    from sagelocal.backends.emulated import EmulatedBackend
+    from sagelocal.service.service import Emulator
+
+BACKENDS = ("local", "docker", "sagemaker")
+#: The backends that run jobs on this machine in the emulated service: the ones ``sagelocal serve`` serves.
+EMULATED_BACKENDS = ("local", "docker")
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name``: ``local``, ``docker`` or ``sagemaker``."""
+    # Imported here, not at the top: each backend pulls in its own stack (the emulated service, or boto3),
+    # and every CLI command imports this module.
+    if name == "sagemaker":
+        from sagelocal.backends.sagemaker import SageMakerBackend
+
+        return SageMakerBackend()
+    if name in EMULATED_BACKENDS:
+        return _emulated_class(name)()
+    raise BackendError(f"Unknown backend '{name}'. Choose one of: {', '.join(BACKENDS)}.")
+
+
+def emulated_service(name: str, home: Path | None = None, **options: Any) -> Emulator:
+    """The emulated service running jobs as backend ``name`` (``local`` or ``docker``) does, made with
+    Emulator ``options``: what ``sagelocal serve`` answers from. No Docker engine is needed to make it."""
+    if name not in EMULATED_BACKENDS:
+        raise BackendError(
+            f"Unknown emulated backend '{name}'. Choose one of: {', '.join(EMULATED_BACKENDS)}."
+        )
+    return _emulated_class(name).service(home, **options)
+
+
+def _emulated_class(name: str) -> type[EmulatedBackend]:
+    # Imported here for start-up time, as in get_backend.
+    if name == "docker":
+        from sagelocal.backends.docker import DockerBackend
+
+        return DockerBackend
+    from sagelocal.backends.local import LocalBackend
+
+    return LocalBackend
+
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_VERSION",
+    "EMULATED_BACKENDS",
+    "ROLE_ENV",
+    "TERMINAL_STATUSES",
+    "VERSIONS",
+    "Backend",
+    "BackendError",
+    "Bucket",
+    "ObjectPage",
+    "StoredObject",
+    "UnknownImage",
+    "emulated_service",
+    "get_backend",
+    "get_version",
+]

@@ -1,31 +1,105 @@
-"""The one interface every backend implements. Its methods mirror the SageMaker API.
+"""The one interface every backend implements, and the small types it speaks. Its methods mirror AWS APIs.
 
 Requests and responses use boto3's shapes and field names: ``create_training_job`` takes a CreateTrainingJob
 request dict, ``describe_training_job`` returns the DescribeTrainingJob document (datetimes as timezone-aware
 ``datetime`` objects, as boto3 returns them), and log events are CloudWatch GetLogEvents events.
+
+Callers (the CLI, ``sagelocal serve``'s launcher) use only what is declared here: they never ask a backend for
+its name to decide what to do, and never reach past it into the service. A member that makes no sense for a
+backend (building Docker images on the ``sagemaker`` backend) raises :class:`BackendError` with one line.
+
+This module imports no backend; the registry in ``sagelocal.backends`` does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-BACKENDS = ("local", "docker", "sagemaker")
-
 #: TrainingJobStatus values after which a job never changes again.
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+#: Environment variable naming the execution role (the CLI's ``--role``); real AWS needs one.
+ROLE_ENV = "SAGELOCAL_ROLE_ARN"
+
+#: Receives one line of progress (e.g. of an image build).
+Log = Callable[[str], None]
 
 
 class BackendError(Exception):
-    """A sagelocal-side problem that SageMaker has no error for (missing credentials, no Docker engine…).
+    """A sagelocal-side problem that AWS has no error for (missing credentials, no Docker engine…).
 
     The CLI prints ``str(error)`` on one line and exits non-zero.
     """
 
 
+@dataclass(frozen=True)
+class Bucket:
+    """One ListBuckets entry."""
+
+    name: str
+    creation_date: datetime  # timezone-aware
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One ListObjectsV2 ``Contents`` entry."""
+
+    key: str
+    size: int
+    last_modified: datetime  # timezone-aware
+
+
+@dataclass(frozen=True)
+class ObjectPage:
+    """One ListObjectsV2 response page: the objects and, with a delimiter, the common prefixes."""
+
+    objects: list[StoredObject]
+    common_prefixes: list[str]
+
+
 @runtime_checkable
 class Backend(Protocol):
+    """Where training jobs run and their data lives: ``local``, ``docker`` or ``sagemaker``."""
+
+    #: The ``--backend`` value that selects this backend (shown in hints such as ``--backend local``).
     name: str
+
+    # --- configuration -------------------------------------------------------------------------------------
+
+    @property
+    def region(self) -> str:
+        """The AWS region jobs run in (it picks the built-in image's registry)."""
+        ...
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between polls while following a job: short where a poll is cheap."""
+        ...
+
+    @property
+    def describe_interval(self) -> float:
+        """Least seconds between DescribeTrainingJob calls while following a job (0: on every poll)."""
+        ...
+
+    @property
+    def downloads_artifacts(self) -> bool:
+        """True when ``fetch_artifact`` downloads (so ``--no-download-model`` skips it); False when the
+        artifact already is a file on this machine."""
+        ...
+
+    def check_role(self, role_arn: str | None) -> None:
+        """Raise BackendError (one line) if this backend cannot run jobs as ``role_arn`` (None: none given)."""
+        ...
+
+    def image_uri(self, version: str) -> str:
+        """The built-in XGBoost image URI of ``version`` (``1.7-1``, ``1``, ``latest``…) in :attr:`region`, as
+        ``sagemaker.image_uris.retrieve("xgboost", region, version)`` gives it."""
+        ...
+
+    # --- SageMaker training jobs ---------------------------------------------------------------------------
 
     def create_training_job(self, request: dict[str, Any]) -> dict[str, Any]:
         """CreateTrainingJob. Returns ``{"TrainingJobArn": …}``. Raises ServiceError subclasses."""
@@ -50,9 +124,13 @@ class Backend(Protocol):
         ``timestamp >= start_time`` (epoch ms) when given. Tabs appear as ``#011``, as CloudWatch stores them."""
         ...
 
-    def wait(self, name: str, poll_interval: float | None = None, timeout: float | None = None) -> dict[str, Any]:
+    def wait(
+        self, name: str, poll_interval: float | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Block until the job is Completed, Failed or Stopped; return the final DescribeTrainingJob document."""
         ...
+
+    # --- job inputs and outputs ----------------------------------------------------------------------------
 
     def upload_input(self, path: Path, s3_prefix: str) -> str:
         """Upload a local file or folder under ``s3_prefix`` (as the SDK uploads local inputs);
@@ -68,19 +146,44 @@ class Backend(Protocol):
         """Make an artifact such as model.tar.gz available locally; return its local path."""
         ...
 
+    # --- S3 (``sagelocal s3``) -----------------------------------------------------------------------------
 
-def get_backend(name: str) -> Backend:
-    """The backend called ``name``: ``local``, ``docker`` or ``sagemaker``."""
-    if name == "local":
-        from sagelocal.backends.local import LocalBackend
+    def make_bucket(self, bucket: str) -> None:
+        """CreateBucket; a bucket of one's own that exists already is fine."""
+        ...
 
-        return LocalBackend()
-    if name == "docker":
-        from sagelocal.backends.docker import DockerBackend
+    def list_buckets(self) -> list[Bucket]:
+        """ListBuckets, by name."""
+        ...
 
-        return DockerBackend()
-    if name == "sagemaker":
-        from sagelocal.backends.sagemaker import SageMakerBackend
+    def list_objects(
+        self, bucket: str, prefix: str = "", delimiter: str | None = None
+    ) -> Iterator[ObjectPage]:
+        """ListObjectsV2 under ``prefix``, page by page (keys in order), until the listing is complete."""
+        ...
 
-        return SageMakerBackend()
-    raise BackendError(f"Unknown backend '{name}'. Choose one of: {', '.join(BACKENDS)}.")
+    def put_object(self, bucket: str, key: str, source: Path, content_type: str | None = None) -> None:
+        """PutObject of the file ``source``."""
+        ...
+
+    def get_object(self, bucket: str, key: str, dest: Path) -> None:
+        """GetObject into the file ``dest`` (its folder is created first)."""
+        ...
+
+    def copy_object(
+        self, source_bucket: str, source_key: str, bucket: str, key: str, content_type: str | None = None
+    ) -> None:
+        """CopyObject, keeping the source's Content-Type unless ``content_type`` is given."""
+        ...
+
+    # --- training images (``sagelocal image``) -------------------------------------------------------------
+
+    def build_images(
+        self, versions: Sequence[str], *, base_image: str | None, offline: bool, force: bool, log: Log
+    ) -> Iterator[str]:
+        """Build (or re-tag) sagelocal's training image of each version, yielding each tag when it is ready."""
+        ...
+
+    def list_images(self) -> list[dict[str, str]]:
+        """sagelocal's training images, each ``{"tag", "version", "build", "current", "id", "size"}``."""
+        ...

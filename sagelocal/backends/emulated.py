@@ -1,29 +1,57 @@
-"""A Backend over the in-process Emulator facade; ``local`` and ``docker`` differ only in the runner."""
+"""A Backend over the emulated service (:class:`Emulator`) on this machine; ``local`` and ``docker`` differ
+only in the service's runner (and in building images, which only ``docker`` uses)."""
 
 from __future__ import annotations
 
-import time
+import functools
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sagelocal import config
-from sagelocal.backends.base import TERMINAL_STATUSES, BackendError
+from sagelocal.algorithms.xgboost.versions import image_uri_for
+from sagelocal.backends.base import BackendError, Bucket, Log, ObjectPage, StoredObject
+from sagelocal.backends.waiting import wait_until_ended
 from sagelocal.service.objectstore import parse_s3_uri
 from sagelocal.service.service import Emulator
 
-DEFAULT_POLL_INTERVAL = 0.1
-
 
 class EmulatedBackend:
-    """Runs jobs on this machine through :class:`Emulator`; ``runner`` is ``"process"`` or ``"docker"``."""
+    """Runs jobs on this machine through :class:`Emulator`, whose runner is the subclass's ``runner``."""
 
-    name = "emulated"
+    name: str
+    #: The Emulator's runner: ``"process"`` (the algorithm in a child process) or ``"docker"`` (a container).
+    runner: ClassVar[str]
     #: Seconds between polls while the CLI follows a job: a poll is a local SQLite read, so follow closely.
     poll_interval = 0.05
+    describe_interval = 0.0
+    #: The artifact is the object store's own file: nothing to download.
+    downloads_artifacts = False
 
-    def __init__(self, runner: str, home: Path | None = None) -> None:
-        self.runner = runner
-        self.emulator = Emulator(home=home, runner=runner)
+    def __init__(self, home: Path | None = None) -> None:
+        self._home = home
+
+    @functools.cached_property
+    def emulator(self) -> Emulator:
+        """The service, made on first use: commands that never touch it (``sagelocal image``) leave no state."""
+        return Emulator(home=self._home, runner=self.runner)
+
+    @classmethod
+    def service(cls, home: Path | None = None, **options: Any) -> Emulator:
+        """An Emulator running jobs as this backend does, with Emulator ``options`` (``sagelocal serve``'s)."""
+        return Emulator(home=home, runner=cls.runner, **options)
+
+    # --- configuration ---
+
+    @property
+    def region(self) -> str:
+        return config.region()
+
+    def check_role(self, role_arn: str | None) -> None:
+        """Any role, or none (the dummy role is used): the emulator assumes no role."""
+
+    def image_uri(self, version: str) -> str:
+        return image_uri_for(version, self.region)
 
     # --- SageMaker API ---
 
@@ -45,18 +73,8 @@ class EmulatedBackend:
     def wait(
         self, name: str, poll_interval: float | None = None, timeout: float | None = None
     ) -> dict[str, Any]:
-        interval = DEFAULT_POLL_INTERVAL if poll_interval is None else poll_interval
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            desc = self.emulator.describe_training_job(name)
-            if desc["TrainingJobStatus"] in TERMINAL_STATUSES:
-                return desc
-            if deadline is not None and time.monotonic() >= deadline:
-                raise BackendError(
-                    f"Timed out after {timeout:g} s waiting for training job {name}; "
-                    f"it is still {desc['TrainingJobStatus']} ({desc['SecondaryStatus']})."
-                )
-            time.sleep(interval)
+        interval = self.poll_interval if poll_interval is None else poll_interval
+        return wait_until_ended(self.describe_training_job, name, interval, timeout)
 
     # --- files ---
 
@@ -90,3 +108,57 @@ class EmulatedBackend:
         bucket, key = parse_s3_uri(s3_uri)
         self.emulator.objects.head_object(bucket, key)
         return self.emulator.objects.object_path(bucket, key)
+
+    # --- S3 ---
+
+    def make_bucket(self, bucket: str) -> None:
+        self.emulator.objects.create_bucket(bucket)
+
+    def list_buckets(self) -> list[Bucket]:
+        return [Bucket(info.name, info.creation_date) for info in self.emulator.objects.list_buckets()]
+
+    def list_objects(
+        self, bucket: str, prefix: str = "", delimiter: str | None = None
+    ) -> Iterator[ObjectPage]:
+        token: str | None = None
+        while True:
+            listing = self.emulator.objects.list_objects(
+                bucket, prefix=prefix, delimiter=delimiter, continuation_token=token
+            )
+            objects = [StoredObject(i.key, i.size, i.last_modified) for i in listing.contents]
+            yield ObjectPage(objects, listing.common_prefixes)
+            if not listing.is_truncated or not listing.next_continuation_token:
+                return
+            token = listing.next_continuation_token
+
+    def put_object(self, bucket: str, key: str, source: Path, content_type: str | None = None) -> None:
+        self.emulator.objects.put_object(bucket, key, source, content_type=content_type)
+
+    def get_object(self, bucket: str, key: str, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with self.emulator.objects.open_object(bucket, key) as body, open(dest, "wb") as fh:
+            while chunk := body.read(1 << 20):
+                fh.write(chunk)
+
+    def copy_object(
+        self, source_bucket: str, source_key: str, bucket: str, key: str, content_type: str | None = None
+    ) -> None:
+        objects = self.emulator.objects
+        info = objects.head_object(source_bucket, source_key)
+        source = objects.object_path(source_bucket, source_key)
+        objects.put_object(bucket, key, source, content_type=content_type or info.content_type)
+
+    # --- training images ---
+
+    def build_images(
+        self, versions: Sequence[str], *, base_image: str | None, offline: bool, force: bool, log: Log
+    ) -> Iterator[str]:
+        raise BackendError(self._no_images())
+
+    def list_images(self) -> list[dict[str, str]]:
+        raise BackendError(self._no_images())
+
+    def _no_images(self) -> str:
+        return (
+            f"The {self.name} backend runs the algorithm without an image; images are for --backend docker."
+        )

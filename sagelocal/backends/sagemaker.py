@@ -18,25 +18,21 @@ import contextlib
 import functools
 import ipaddress
 import os
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from sagelocal import config
 from sagelocal.aws import errors
-from sagelocal.backends.base import TERMINAL_STATUSES, BackendError
+from sagelocal.backends.base import ROLE_ENV, BackendError, Bucket, Log, ObjectPage, StoredObject
+from sagelocal.backends.waiting import wait_until_ended
 
-#: Instance type the CLI asks for when the user names none (the classic tutorial's).
-DEFAULT_INSTANCE_TYPE = "ml.m4.xlarge"
 #: The CloudWatch Logs group SageMaker writes training-job logs to.
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 #: Seconds between DescribeTrainingJob polls against real AWS, and against a loopback endpoint.
 AWS_POLL_INTERVAL = 5.0
 LOOPBACK_POLL_INTERVAL = 0.5
-#: Environment variable naming the execution role for ``--backend sagemaker`` (the CLI's ``--role``).
-ROLE_ENV = "SAGELOCAL_ROLE_ARN"
 
 NO_CREDENTIALS = (
     "No AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) "
@@ -46,6 +42,10 @@ NO_REGION = "No AWS region configured: set AWS_DEFAULT_REGION (or AWS_REGION) to
 NO_ROLE = (
     "No SageMaker execution role given: pass --role arn:aws:iam::<account>:role/<name> "
     f"(or set {ROLE_ENV}) to use --backend sagemaker."
+)
+NO_IMAGES = (
+    "The sagemaker backend runs the real built-in images from Amazon ECR; sagelocal's images are for "
+    "--backend docker."
 )
 
 #: AWS error codes that have a sagelocal ServiceError subclass of the same name.
@@ -157,6 +157,10 @@ class SageMakerBackend:
     """
 
     name = "sagemaker"
+    #: DescribeTrainingJob on every poll (polls are already spaced by ``poll_interval``).
+    describe_interval = 0.0
+    #: Artifacts live in S3: ``fetch_artifact`` downloads them.
+    downloads_artifacts = True
 
     def __init__(self, region: str | None = None, poll_interval: float | None = None) -> None:
         self._region_override = region
@@ -303,18 +307,7 @@ class SageMakerBackend:
     ) -> dict[str, Any]:
         """Poll DescribeTrainingJob until Completed, Failed or Stopped; return that final document."""
         interval = self.poll_interval if poll_interval is None else poll_interval
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            job = self.describe_training_job(name)
-            status = job.get("TrainingJobStatus")
-            if status in TERMINAL_STATUSES:
-                return job
-            if deadline is not None and time.monotonic() + interval > deadline:
-                raise BackendError(
-                    f"Timed out after {timeout:g} s waiting for training job {name}; "
-                    f"it is still {status} ({job.get('SecondaryStatus')})."
-                )
-            time.sleep(interval)
+        return wait_until_ended(self.describe_training_job, name, interval, timeout)
 
     # --- CloudWatch Logs -----------------------------------------------------------------------------------
 
@@ -483,6 +476,67 @@ class SageMakerBackend:
                     raise errors.NoSuchKey(f"The specified key does not exist: {s3_uri}") from None
                 raise
         return target
+
+    # --- S3 for ``sagelocal s3`` ---------------------------------------------------------------------------
+
+    def make_bucket(self, bucket: str) -> None:
+        """CreateBucket in this backend's region; a bucket of one's own that exists already is fine."""
+        with self._aws():
+            self._create_bucket(self._client("s3"), bucket, self.region)
+
+    def list_buckets(self) -> list[Bucket]:
+        with self._aws():
+            response = self._client("s3").list_buckets()
+        return sorted(
+            (Bucket(b["Name"], b["CreationDate"]) for b in response.get("Buckets", [])), key=lambda b: b.name
+        )
+
+    def list_objects(
+        self, bucket: str, prefix: str = "", delimiter: str | None = None
+    ) -> Iterator[ObjectPage]:
+        params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if delimiter:
+            params["Delimiter"] = delimiter
+        with self._aws():
+            for page in self._client("s3").get_paginator("list_objects_v2").paginate(**params):
+                objects = [
+                    StoredObject(o["Key"], o["Size"], o["LastModified"]) for o in page.get("Contents", [])
+                ]
+                yield ObjectPage(objects, [p["Prefix"] for p in page.get("CommonPrefixes", [])])
+
+    def put_object(self, bucket: str, key: str, source: Path, content_type: str | None = None) -> None:
+        extra = {"ContentType": content_type} if content_type else None
+        with self._aws():
+            self._client("s3").upload_file(str(source), bucket, key, ExtraArgs=extra)
+
+    def get_object(self, bucket: str, key: str, dest: Path) -> None:
+        """GetObject streamed into ``dest``; the file is made only once the object is found."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with self._aws():
+            body = self._client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+            with open(dest, "wb") as fh:
+                for chunk in body.iter_chunks(1 << 20):
+                    fh.write(chunk)
+
+    def copy_object(
+        self, source_bucket: str, source_key: str, bucket: str, key: str, content_type: str | None = None
+    ) -> None:
+        """CopyObject (one request: up to 5 GB); a new Content-Type replaces the source's metadata."""
+        params: dict[str, Any] = {"CopySource": {"Bucket": source_bucket, "Key": source_key}}
+        if content_type:
+            params.update(ContentType=content_type, MetadataDirective="REPLACE")
+        with self._aws():
+            self._client("s3").copy_object(Bucket=bucket, Key=key, **params)
+
+    # --- training images -----------------------------------------------------------------------------------
+
+    def build_images(
+        self, versions: Sequence[str], *, base_image: str | None, offline: bool, force: bool, log: Log
+    ) -> Iterator[str]:
+        raise BackendError(NO_IMAGES)
+
+    def list_images(self) -> list[dict[str, str]]:
+        raise BackendError(NO_IMAGES)
 
 
 def _strip(response: dict[str, Any]) -> dict[str, Any]:

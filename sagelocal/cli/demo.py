@@ -12,28 +12,22 @@ from typing import Annotated
 
 import typer
 
+from sagelocal.backends import ROLE_ENV, get_backend
 from sagelocal.cli.errors import handle_errors, operation
 from sagelocal.cli.train import (
     DEFAULT_INSTANCE_TYPE,
     BackendOption,
     DownloadOption,
-    backend_region,
     base_name_from_image,
     build_training_request,
-    get_backend,
     name_from_base,
     resolve_role,
     run_job,
 )
 
 PREFIX = "sagemaker/DEMO-xgboost-dm"
-#: The tutorial's ``containers`` dict.
-TUTORIAL_CONTAINERS = {
-    "us-west-2": "433757028032.dkr.ecr.us-west-2.amazonaws.com/xgboost:latest",
-    "us-east-1": "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest",
-    "us-east-2": "825641698319.dkr.ecr.us-east-2.amazonaws.com/xgboost:latest",
-    "eu-west-1": "685385470294.dkr.ecr.eu-west-1.amazonaws.com/xgboost:latest",
-}
+#: The image the tutorial's ``containers`` dict names in every region: ``<registry>/xgboost:latest``.
+TUTORIAL_VERSION = "latest"
 #: ``xgb.set_hyperparameters(...)`` in the tutorial, in its order.
 TUTORIAL_HYPERPARAMETERS = {
     "max_depth": 5,
@@ -74,7 +68,7 @@ def demo(
     backend: BackendOption = "local",
     role: Annotated[
         str | None,
-        typer.Option("--role", envvar="SAGELOCAL_ROLE_ARN", help="RoleArn (needed for real SageMaker)."),
+        typer.Option("--role", envvar=ROLE_ENV, help="RoleArn (needed for real SageMaker)."),
     ] = None,
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Follow the job until it ends, as fit().")
@@ -90,8 +84,7 @@ def demo(
 
     be = get_backend(backend)
     role_arn = resolve_role(be, role)
-    region = backend_region(be)
-    image = TUTORIAL_CONTAINERS.get(region, TUTORIAL_CONTAINERS["us-east-1"])
+    image = be.image_uri(TUTORIAL_VERSION)
     bucket = be.default_bucket()
     with tempfile.TemporaryDirectory(prefix="sagelocal-demo-") as tmp:
         paths = write_dataset(Path(tmp))

@@ -91,7 +91,7 @@ def format_error(error: BaseException) -> tuple[str, int]:
                 f"An error occurred ({code}) when calling the {op} operation: {message}"
             ), EXIT_FAILED
         return one_line(f"{code}: {message}"), EXIT_FAILED
-    from sagelocal.backends.base import BackendError
+    from sagelocal.backends import BackendError
 
     if isinstance(error, BackendError):
         return one_line(str(error)), EXIT_FAILED

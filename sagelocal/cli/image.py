@@ -1,9 +1,10 @@
-"""``sagelocal image build|list``: sagelocal's XGBoost training images (see sagelocal/images.py)."""
+"""``sagelocal image build|list``: sagelocal's XGBoost training images, made by the docker backend."""
 
 from typing import Annotated
 
 import typer
 
+from sagelocal.backends import DEFAULT_VERSION, VERSIONS, BackendError, UnknownImage, get_backend, get_version
 from sagelocal.cli.errors import EXIT_USAGE, CliFailure, handle_errors
 
 image_app = typer.Typer(
@@ -52,35 +53,19 @@ def build(
 ) -> None:
     """Build sagelocal-xgboost:<version> from this checkout: Python, the pinned xgboost, sagelocal's
     algorithm, a `train` command and the SageMaker /opt/ml layout."""
-    from sagelocal.algorithms.xgboost.versions import UnknownImage, get_version
-    from sagelocal.service import images
-
     try:
-        names = (
-            list(images.all_versions())
-            if all_versions
-            else [get_version(v).name for v in xgboost_version or []]
-        )
+        names = list(VERSIONS) if all_versions else [get_version(v).name for v in xgboost_version or []]
     except UnknownImage as e:
         raise CliFailure(f"sagelocal image build: {e}", EXIT_USAGE) from None
-    names = names or [images.DEFAULT_VERSION]
+    names = names or [DEFAULT_VERSION]
     log = (lambda _line: None) if quiet else (lambda line: typer.echo(line, err=True))
     try:
-        client = images.docker_client()
-        first = True
-        for name in dict.fromkeys(names):
-            # The first build does the work; the other versions re-tag it with their version env.
-            tag = images.build_image(
-                name,
-                base_image=base_image if first else None,
-                offline=offline,
-                client=client,
-                log=log,
-                force=force and first,
-            )
-            first = False
+        tags = get_backend("docker").build_images(
+            names, base_image=base_image, offline=offline, force=force, log=log
+        )
+        for tag in tags:
             typer.echo(tag)
-    except images.ImageError as e:
+    except BackendError as e:
         raise CliFailure(str(e)) from None
 
 
@@ -88,11 +73,9 @@ def build(
 @handle_errors
 def list_images() -> None:
     """List sagelocal-xgboost images; CURRENT says whether one was built from this checkout's source."""
-    from sagelocal.service import images
-
     try:
-        rows = images.list_images()
-    except images.ImageError as e:
+        rows = get_backend("docker").list_images()
+    except BackendError as e:
         raise CliFailure(str(e)) from None
     header = {"tag": "TAG", "version": "VERSION", "current": "CURRENT", "id": "IMAGE ID", "size": "SIZE"}
     cols = list(header)

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
+from sagelocal.backends import get_backend
 from sagelocal.cli.errors import EXIT_FAILED, handle_errors, operation
-from sagelocal.cli.train import BackendOption, dump_json, finish, get_backend
+from sagelocal.cli.train import BackendOption, dump_json, finish
 
 jobs_app = typer.Typer(
     name="jobs",

@@ -1,12 +1,12 @@
-"""``sagelocal s3 mb|cp|ls``: the emulator's object store (``$SAGELOCAL_HOME/s3``), aws-cli-like output."""
+"""``sagelocal s3 mb|cp|ls``: the local backend's object store (``$SAGELOCAL_HOME/s3``), aws-cli-like output."""
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from sagelocal.backends import Backend, get_backend
 from sagelocal.cli.errors import EXIT_FAILED, EXIT_USAGE, CliFailure, err, handle_errors, operation
 
 s3_app = typer.Typer(
@@ -18,11 +18,9 @@ s3_app = typer.Typer(
 )
 
 
-def store() -> Any:
-    from sagelocal import config
-    from sagelocal.service.objectstore import ObjectStore
-
-    return ObjectStore(config.home() / "s3")
+def store() -> Backend:
+    """The backend whose object store the commands work on: the local one (the docker backend shares it)."""
+    return get_backend("local")
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -44,18 +42,8 @@ def make_bucket(uri: Annotated[str, typer.Argument(help="s3://bucket")]) -> None
     """Create a bucket."""
     bucket, _ = split_uri(uri)
     with operation("CreateBucket"):
-        store().create_bucket(bucket)
+        store().make_bucket(bucket)
     print(f"make_bucket: {bucket}")
-
-
-def _iter_all(objects: Any, bucket: str, prefix: str, delimiter: str | None) -> Iterator[Any]:
-    token: str | None = None
-    while True:
-        listing = objects.list_objects(bucket, prefix=prefix, delimiter=delimiter, continuation_token=token)
-        yield listing
-        if not listing.is_truncated or not listing.next_continuation_token:
-            return
-        token = listing.next_continuation_token
 
 
 @s3_app.command("ls")
@@ -71,15 +59,15 @@ def list_objects(
     if uri is None or uri in ("s3://", "s3:"):
         with operation("ListBuckets"):
             buckets = objects.list_buckets()
-        for info in buckets:
-            print(f"{last_modified(info.creation_date)} {info.name}")
+        for bucket_info in buckets:
+            print(f"{last_modified(bucket_info.creation_date)} {bucket_info.name}")
         return
     bucket, prefix = split_uri(uri)
     with operation("ListObjectsV2"):
-        for listing in _iter_all(objects, bucket, prefix, None if recursive else "/"):
-            for common in listing.common_prefixes:
+        for page in objects.list_objects(bucket, prefix, None if recursive else "/"):
+            for common in page.common_prefixes:
                 print(f"{'PRE':>30} {common.rstrip('/').rsplit('/', 1)[-1]}/")
-            for info in listing.contents:
+            for info in page.objects:
                 name = info.key if recursive else info.key.rsplit("/", 1)[-1]
                 print(f"{last_modified(info.last_modified)} {info.size:>10} {name}")
 
@@ -118,7 +106,7 @@ def copy(
             if prefix and not prefix.endswith("/"):
                 prefix += "/"
             with operation("ListObjectsV2"):
-                keys = [info.key for info in objects.iter_objects(bucket, prefix)]
+                keys = [info.key for page in objects.list_objects(bucket, prefix) for info in page.objects]
             for key in keys:
                 rel = key[len(prefix) :]
                 if not rel or rel.endswith("/"):
@@ -180,23 +168,17 @@ def _join(base: str, rel: str) -> str:
     return str(Path(base) / rel)
 
 
-def _copy_one(objects: Any, src: str, dst: str, content_type: str | None) -> None:
+def _copy_one(objects: Backend, src: str, dst: str, content_type: str | None) -> None:
     if src.startswith("s3://") and dst.startswith("s3://"):
         sb, sk = split_uri(src)
         db, dk = split_uri(dst)
         with operation("CopyObject"):
-            info = objects.head_object(sb, sk)
-            objects.put_object(
-                db, dk, objects.object_path(sb, sk), content_type=content_type or info.content_type
-            )
+            objects.copy_object(sb, sk, db, dk, content_type=content_type)
         print(f"copy: {src} to {dst}")
     elif src.startswith("s3://"):
         bucket, key = split_uri(src)
-        target = Path(dst)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with operation("GetObject"), objects.open_object(bucket, key) as body, open(target, "wb") as fh:
-            while chunk := body.read(1 << 20):
-                fh.write(chunk)
+        with operation("GetObject"):
+            objects.get_object(bucket, key, Path(dst))
         print(f"download: {src} to {_relative(dst)}")
     else:
         bucket, key = split_uri(dst)

@@ -14,7 +14,15 @@ from typing import Annotated, Any
 
 import typer
 
-from sagelocal.backends.base import BACKENDS
+from sagelocal.backends import (
+    BACKENDS,
+    DEFAULT_VERSION,
+    ROLE_ENV,
+    Backend,
+    UnknownImage,
+    get_backend,
+    get_version,
+)
 from sagelocal.cli.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -25,11 +33,9 @@ from sagelocal.cli.errors import (
     operation,
 )
 
-TUTORIAL_IMAGE_URI = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest"
 DEFAULT_INSTANCE_TYPE = "ml.m4.xlarge"
 DEFAULT_MAX_RUN = 86400
 DEFAULT_VOLUME_SIZE = 30
-LOCAL_BACKENDS = ("local", "docker")
 
 
 # --- names, as sagemaker.utils makes them ------------------------------------------------------------
@@ -125,7 +131,7 @@ def parse_hyperparameters(items: list[str] | None) -> dict[str, str]:
     return result
 
 
-def resolve_input(backend: Any, channel: str, source: str, bucket: str, prefix: str) -> str:
+def resolve_input(backend: Backend, channel: str, source: str, bucket: str, prefix: str) -> str:
     """An ``s3://``/``https://`` URI as given; a local path or ``file://`` path uploaded as the SDK would."""
     if source.startswith(("s3://", "https://")):
         return source
@@ -154,12 +160,12 @@ def dump_json(document: Any) -> str:
 # --- running and reporting ----------------------------------------------------------------------
 
 
-def fetch_model(backend: Any, description: dict[str, Any], download: bool = True) -> Path | None:
+def fetch_model(backend: Backend, description: dict[str, Any], download: bool = True) -> Path | None:
     """Where model.tar.gz is on this machine: for local backends the object store's own file; for
     ``--backend sagemaker`` a download into ``$SAGELOCAL_HOME/artifacts/<job>/`` unless ``download`` is off.
     """
     uri = (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
-    if not uri or (getattr(backend, "name", "") not in LOCAL_BACKENDS and not download):
+    if not uri or (backend.downloads_artifacts and not download):
         return None
     from sagelocal import config
 
@@ -168,7 +174,12 @@ def fetch_model(backend: Any, description: dict[str, Any], download: bool = True
 
 
 def finish(
-    backend: Any, description: dict[str, Any], *, out: Any, show_artifacts: bool = True, download: bool = True
+    backend: Backend,
+    description: dict[str, Any],
+    *,
+    out: Any,
+    show_artifacts: bool = True,
+    download: bool = True,
 ) -> int:
     """After watching: the SDK's ``_check_job_status`` and seconds lines, then where the model is.
 
@@ -207,7 +218,7 @@ def _seconds(description: dict[str, Any]) -> list[str]:
 
 
 def run_job(
-    backend: Any, request: dict[str, Any], *, wait: bool, as_json: bool, download: bool = True
+    backend: Backend, request: dict[str, Any], *, wait: bool, as_json: bool, download: bool = True
 ) -> int:
     """CreateTrainingJob, then (with ``wait``) print progress as ``fit()`` does. Returns the exit code."""
     import sys
@@ -244,34 +255,20 @@ def run_job(
     return code
 
 
-ROLE_ENV = "SAGELOCAL_ROLE_ARN"
-
-
-def resolve_role(backend: Any, role: str | None) -> str:
+def resolve_role(backend: Backend, role: str | None) -> str:
     """``--role`` (or ``$SAGELOCAL_ROLE_ARN``), else the dummy role. Backends that talk to real AWS refuse the
     dummy role through their ``check_role`` (a BackendError naming what to set)."""
     import os
 
     from sagelocal import config
 
-    chosen = role or os.environ.get(ROLE_ENV) or config.DUMMY_ROLE_ARN
-    check = getattr(backend, "check_role", None)
-    if check is not None:
-        check(role or os.environ.get(ROLE_ENV))
-    return chosen
-
-
-def backend_region(backend: Any) -> str:
-    """The region jobs run in: the sagemaker backend's own (its boto3 session), else sagelocal's."""
-    from sagelocal import config
-
-    return getattr(backend, "region", None) or config.region()
+    given = role or os.environ.get(ROLE_ENV)
+    backend.check_role(given)
+    return given or config.DUMMY_ROLE_ARN
 
 
 def check_image_flags(image_uri: str | None, xgboost_version: str | None) -> None:
     """Usage errors before anything else happens: both flags, or an unknown version."""
-    from sagelocal.algorithms.xgboost.versions import UnknownImage, get_version
-
     if image_uri and xgboost_version:
         raise typer.BadParameter(
             "--image-uri and --xgboost-version are mutually exclusive", param_hint="'--image-uri'"
@@ -283,21 +280,13 @@ def check_image_flags(image_uri: str | None, xgboost_version: str | None) -> Non
             raise typer.BadParameter(str(error), param_hint="'--xgboost-version'") from None
 
 
-def choose_image(backend: Any, image_uri: str | None, xgboost_version: str | None) -> str:
-    """``--image-uri`` as given, else the ECR URI of ``--xgboost-version`` (default 3.0-5) in the region,
-    as ``sagemaker.image_uris.retrieve("xgboost", region, version)`` gives it."""
-    from sagelocal.algorithms.xgboost.versions import DEFAULT_VERSION, image_uri_for
-
+def choose_image(backend: Backend, image_uri: str | None, xgboost_version: str | None) -> str:
+    """``--image-uri`` as given, else the ECR URI of ``--xgboost-version`` (default 3.0-5) in the backend's
+    region, as ``sagemaker.image_uris.retrieve("xgboost", region, version)`` gives it."""
     check_image_flags(image_uri, xgboost_version)
     if image_uri:
         return image_uri
-    version = xgboost_version or DEFAULT_VERSION
-    if getattr(backend, "name", "") == "sagemaker":
-        # The real service needs the right registry in every region: ask the SDK (image_uris.retrieve).
-        from sagelocal.backends.sagemaker import image_uri
-
-        return image_uri(version, backend_region(backend))
-    return image_uri_for(version, backend_region(backend))
+    return backend.image_uri(xgboost_version or DEFAULT_VERSION)
 
 
 BackendOption = Annotated[
@@ -324,12 +313,6 @@ DownloadOption = typer.Option(
     help="With --backend sagemaker, download model.tar.gz to $SAGELOCAL_HOME/artifacts/<job>/ and print its "
     "path (local backends always print the object store's own file).",
 )
-
-
-def get_backend(name: str) -> Any:
-    from sagelocal.backends.base import get_backend as _get_backend
-
-    return _get_backend(name)
 
 
 @handle_errors

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-TERMINAL = ("Completed", "Failed", "Stopped")
-DEFAULT_POLL_INTERVAL = 0.2
+from sagelocal.backends import TERMINAL_STATUSES, Backend
+
 MIN_DOT_INTERVAL = 1.0
 #: ``sagemaker.logs.ColorWrap`` colours, one per log stream, used when the output is a terminal.
 STREAM_COLORS = (34, 35, 32, 36, 33)
@@ -102,11 +102,12 @@ def _is_log_group_missing(error: Exception) -> bool:
 class JobWatcher:
     """Follows one job on ``backend`` and writes SDK-format progress to ``out`` (stdout when None).
 
-    ``poll_interval`` defaults to ``backend.poll_interval`` (else 0.2 s); DescribeTrainingJob is called at
-    most every ``backend.describe_interval`` seconds (else on every poll; the SDK uses 10 s and 30 s).
+    ``poll_interval`` defaults to ``backend.poll_interval``; DescribeTrainingJob is called at most every
+    ``describe_interval`` seconds, by default ``backend.describe_interval`` (0: on every poll; the SDK polls
+    every 10 s and describes every 30 s).
     """
 
-    backend: Any
+    backend: Backend
     name: str
     out: TextIO | None = None
     poll_interval: float | None = None
@@ -123,9 +124,9 @@ class JobWatcher:
 
     def __post_init__(self) -> None:
         if self.poll_interval is None:
-            self.poll_interval = float(getattr(self.backend, "poll_interval", DEFAULT_POLL_INTERVAL))
+            self.poll_interval = float(self.backend.poll_interval)
         if self.describe_interval is None:
-            self.describe_interval = float(getattr(self.backend, "describe_interval", 0.0))
+            self.describe_interval = float(self.backend.describe_interval)
         if self.dot_interval is None:
             # The SDK prints a dot per 10 s poll; polling fast, a dot per poll would flood a long wait
             # (e.g. a Docker image build), so dots come at most once a second.
@@ -191,7 +192,9 @@ class JobWatcher:
         self.write(status_message(description, None))
         last_printed = description
         last_describe = self.clock()
-        state = "tailing" if wait and description["TrainingJobStatus"] not in TERMINAL else "complete"
+        state = (
+            "tailing" if wait and description["TrainingJobStatus"] not in TERMINAL_STATUSES else "complete"
+        )
         while True:
             self.flush_logs()
             if state == "complete":
@@ -205,7 +208,7 @@ class JobWatcher:
                 if status_changed(description, last_printed):
                     self.write("\n" + status_message(description, last_printed))
                     last_printed = description
-                if description["TrainingJobStatus"] in TERMINAL:
+                if description["TrainingJobStatus"] in TERMINAL_STATUSES:
                     self.write("\n")
                     state = "job_complete"
         if self._line_open:
@@ -213,8 +216,3 @@ class JobWatcher:
             # job): the SDK would run the seconds lines on, after a dot or the last status line.
             self.write("\n")
         return description
-
-
-def follow(backend: Any, name: str, out: TextIO | None = None) -> dict[str, Any]:
-    """Print a job's progress as ``fit()`` does until it is Completed, Failed or Stopped."""
-    return JobWatcher(backend, name, out=out).watch(wait=True)

@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 from sagelocal import config
+from sagelocal.backends import EMULATED_BACKENDS, emulated_service
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9090
-#: ``--backend`` → the Emulator's runner.
-RUNNERS = {"local": "process", "docker": "docker"}
 SDK_CONFIG_NAME = "sagemaker-sdk-config.yaml"
 #: Opts the SageMaker Python SDK out of telemetry, which otherwise calls an AWS URL directly (reference §10).
 SDK_CONFIG_TEXT = """\
@@ -53,7 +52,7 @@ def is_loopback(host: str) -> bool:
     except OSError:
         return False
     return bool(infos) and all(
-        ipaddress.ip_address(info[4][0].split("%", 1)[0]).is_loopback for info in infos
+        ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]).is_loopback for info in infos
     )
 
 
@@ -121,9 +120,10 @@ def serve(
     host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, backend: str = "local", allow_remote: bool = False
 ) -> None:
     """Serve until interrupted. ``port=0`` picks a free port (the printed URL names it). Raises ServeError."""
-    if backend not in RUNNERS:
+    if backend not in EMULATED_BACKENDS:
         raise ServeError(
-            f"unknown backend '{backend}' for serve: choose one of {', '.join(RUNNERS)}.", exit_code=2
+            f"unknown backend '{backend}' for serve: choose one of {', '.join(EMULATED_BACKENDS)}.",
+            exit_code=2,
         )
     check_bind_address(host, allow_remote)
     sock = _bind(host, port)
@@ -131,14 +131,11 @@ def serve(
         import uvicorn
 
         from sagelocal.server.app import create_app
-        from sagelocal.service.service import Emulator
 
         home = config.home()
         try:
-            emulator = Emulator(
-                home=home, runner=RUNNERS[backend], allow_local_instance=False, warm_start=True
-            )
-        except Exception as exc:  # e.g. no Docker engine for --backend docker
+            emulator = emulated_service(backend, home, allow_local_instance=False, warm_start=True)
+        except Exception as exc:  # e.g. a state folder it cannot write
             raise ServeError(f"cannot start the {backend} backend: {exc}") from exc
         sdk_config = write_sdk_config(home)
         url = base_url(host, sock.getsockname()[1])
@@ -170,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--backend", default="local", choices=sorted(RUNNERS))
+    parser.add_argument("--backend", default="local", choices=sorted(EMULATED_BACKENDS))
     parser.add_argument("--allow-remote", action="store_true")
     args = parser.parse_args(argv)
     try:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sagelocal.algorithms.xgboost.versions import image_uri_for
-from sagelocal.backends.base import Backend, BackendError, get_backend
+from sagelocal.backends import Backend, BackendError, get_backend
 from sagelocal.backends.docker import DockerBackend
 from sagelocal.service.execution.runners.base import AlgorithmRun, RunnerError
 from sagelocal.service.execution.runners.container import ContainerRunner

@@ -478,6 +478,12 @@ class _EndedJob:
     """A job that is already over: just enough Backend for run_job/finish (unit tests of the reporting)."""
 
     name = "local"
+    poll_interval = 0.2
+    describe_interval = 0.0
+
+    @property
+    def downloads_artifacts(self) -> bool:
+        return self.name == "sagemaker"
 
     def __init__(self, description: dict[str, Any], interrupt: bool = False) -> None:
         self.description = description

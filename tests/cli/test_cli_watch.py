@@ -56,6 +56,8 @@ class ScriptedBackend:
     their ``after`` count. ``get_log_events`` honours ``start_time`` inclusively, as CloudWatch does."""
 
     name = "local"
+    poll_interval = 0.2
+    describe_interval = 0.0
 
     def __init__(self, states: list[dict[str, Any]], events: list[tuple[int, int, str]]) -> None:
         self.states = states
