@@ -36,8 +36,7 @@ def _float(value: Any, name: str) -> float:
         raise UserError(f"Parameter {name} expects float input.") from None
 
 
-# ---- the parameters
-# with their own logic: each gets every given value (some look at others)
+# ---- the parameters with their own logic: each gets every given value (some look at others)
 
 
 def _booster(cfg: Mapping[str, Any]) -> Any:

@@ -163,8 +163,7 @@ def reported_metrics() -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-# ---- tree methods,
-# predictors, updaters (the GPU values appear with the first GPU images, 1.2-1)
+# ---- tree methods, predictors, updaters (the GPU values appear with the first GPU images, 1.2-1)
 
 TREE_METHODS: tuple[str | Item[str], ...] = (
     "auto",
