@@ -21,7 +21,3 @@ class UserError(AlgorithmFailure):
 
 class AlgorithmError(AlgorithmFailure):
     kind = "AlgorithmError"
-
-
-class PlatformError(AlgorithmFailure):
-    kind = "AlgorithmError"

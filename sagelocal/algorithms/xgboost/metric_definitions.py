@@ -9,42 +9,10 @@ from __future__ import annotations
 
 import re
 
-#: Metrics the built-in XGBoost algorithm reports, in SageMaker's order.
-XGBOOST_METRICS = (
-    "accuracy",
-    "aft-nloglik",
-    "auc",
-    "aucpr",
-    "balanced_accuracy",
-    "cox-nloglik",
-    "error",
-    "f1",
-    "f1_binary",
-    "f1_macro",
-    "gamma-deviance",
-    "gamma-nloglik",
-    "interval-regression-accuracy",
-    "logloss",
-    "mae",
-    "map",
-    "mape",
-    "merror",
-    "mlogloss",
-    "mphe",
-    "mse",
-    "ndcg",
-    "poisson-nloglik",
-    "precision",
-    "precision_macro",
-    "precision_micro",
-    "r2",
-    "recall",
-    "recall_macro",
-    "recall_micro",
-    "rmse",
-    "rmsle",
-    "tweedie-nloglik",
-)
+from sagelocal.algorithms.xgboost.tables import reported_metrics
+
+#: Metrics the built-in XGBoost algorithm reports, in SageMaker's order (sorted).
+XGBOOST_METRICS = reported_metrics()
 FLOAT_PATTERN = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 
 

@@ -1,6 +1,7 @@
-"""Metrics the container computes itself and hands to XGBoost as a custom metric (reference §6, §8).
+"""Metrics the container computes itself and hands to XGBoost as a custom metric
+(``metrics/custom_metrics.py`` of github.com/aws/sagemaker-xgboost-container).
 
-Which names exist, and what the functions receive, depend on the image:
+Which names exist (``tables.CONTAINER_METRICS``), and what the functions receive, depend on the image:
 
 * 0.90-x, 1.0-1: ``accuracy``, ``f1``, ``mse``; ``feval`` gets transformed predictions, class = ``round(p)``
   (``argmax`` for 2-D output from 1.0-1).
@@ -16,47 +17,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sagelocal.algorithms.xgboost.tables import container_metric_names
 from sagelocal.algorithms.xgboost.versions import ImageVersion
-
-_BASE = ("accuracy", "f1", "mse")
-_FULL = (
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "f1_binary",
-    "f1_macro",
-    "mse",
-    "rmse",
-    "mae",
-    "precision",
-    "precision_macro",
-    "precision_micro",
-    "r2",
-    "recall",
-    "recall_macro",
-    "recall_micro",
-)
-
-
-def container_metric_names(version: ImageVersion) -> tuple[str, ...]:
-    """The names the image computes itself, in its ``CUSTOM_METRICS`` order."""
-    if version.legacy:
-        return ()
-    if version.at_least("1.3-1"):
-        return _FULL
-    if version.at_least("1.2-2"):
-        return ("accuracy", "f1", "f1_binary", "f1_macro", "mse", "r2")
-    if version.at_least("1.2-1"):
-        return ("accuracy", "f1", "mse", "r2")
-    return _BASE
 
 
 def receives_margin(version: ImageVersion) -> bool:
     """Whether the image's metric function gets raw margins (``feval`` on XGBoost 1.2–1.7)."""
-    return version.at_least("1.2-1") and version.name != "3.0-5"
+    return version.within("1.2-1", "3.0-5")
 
 
 def _class_labels(version: ImageVersion, preds: Any) -> Any:
+    # numpy and scikit-learn are imported when a job computes a metric, not when the package is imported.
     import numpy as np
 
     preds = np.asarray(preds)

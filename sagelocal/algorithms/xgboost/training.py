@@ -17,9 +17,10 @@ from typing import Any
 
 from sagelocal.algorithms.xgboost import metrics as metrics_mod
 from sagelocal.algorithms.xgboost.errors import AlgorithmError, UserError
-from sagelocal.algorithms.xgboost.hyperparameters import TrainingConfig, metric_lists
+from sagelocal.algorithms.xgboost.hyperparameters import TrainingConfig
 from sagelocal.algorithms.xgboost.logs import Log, metric_line
 from sagelocal.algorithms.xgboost.model import MODEL_NAME, write_model
+from sagelocal.algorithms.xgboost.tables import XGBOOST_MAXIMIZE_METRICS, metric_lists
 from sagelocal.algorithms.xgboost.versions import ImageVersion
 
 CHECKPOINT_FILENAME = "xgboost-checkpoint"
@@ -72,8 +73,6 @@ LEGACY_CUSTOMER_ERRORS = (
     (CUSTOMER_ERRORS[9], "Parameter reg_lambda should be greater equal to 0"),
 )
 
-#: XGBoost < 1.0's legacy early-stopping rule maximizes only these.
-_LEGACY_MAXIMIZE = ("auc", "aucpr", "map", "ndcg")
 #: Parameters the old images passed that XGBoost 3.0.5 no longer reads (it would only warn about them).
 _DROPPED_PARAMS = (
     "silent",
@@ -568,7 +567,9 @@ def _early_stopping(
     metric = custom[-1] if custom else (builtin[-1] if builtin else None)
     maximize: bool | None = None
     if metric is not None:
-        maximize = metric in _LEGACY_MAXIMIZE or any(metric.startswith(m + "@") for m in _LEGACY_MAXIMIZE)
+        maximize = metric in XGBOOST_MAXIMIZE_METRICS or any(
+            metric.startswith(m + "@") for m in XGBOOST_MAXIMIZE_METRICS
+        )
     if version.legacy and metric is not None:
         log.line(f"Will train until {data_name}-{metric} hasn't improved in {rounds} rounds.")
     return xgb.callback.EarlyStopping(

@@ -1,7 +1,11 @@
-"""The built-in XGBoost image versions sagelocal emulates, and how an image URI names one.
+"""The built-in XGBoost image versions sagelocal emulates, where SageMaker publishes them, and how an image URI
+names one.
 
-Facts from ../shared/reference/xgboost-algorithm.md §6, §8, §10 and §11. Each version selects its hyperparameter
-rules, log format, model serialization and the rule for combining the files of a channel.
+Each version selects its hyperparameter rules (the ``since``/``until`` annotations of ``params.py`` and
+``tables.py`` name these versions), log format, model serialization and the rule for combining the files of a
+channel. Adding an image version is a row in :data:`VERSIONS` plus the annotations of whatever it changed.
+Sources: the branches of github.com/aws/sagemaker-xgboost-container (one per version) and the SageMaker
+developer guide's "Docker Registry Paths and Example Code" pages for the ECR accounts.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Literal
 #: Environment variable a container image bakes in to choose its version (``train`` reads it).
 VERSION_ENV = "SAGELOCAL_XGBOOST_IMAGE_VERSION"
 DEFAULT_VERSION = "3.0-5"
+#: The first open-source image: every table entry exists from here on unless it says otherwise.
+FIRST_OPEN_SOURCE = "0.90-1"
 
 Serialization = Literal["pickle", "pickle4", "binary", "ubjson"]
 FileRule = Literal["first_leaf", "depth3"]
@@ -29,6 +35,7 @@ class ImageVersion:
     serialization: Serialization  # how /opt/ml/model/xgboost-model is written
     file_rule: FileRule  # how the files of a channel are combined
     callback_early_stopping: bool  # 1.3-1+: xgb.callback.EarlyStopping(save_best=True); before: legacy rule
+    ecr_tag_suffix: str = ""  # what the SDK appends to the version in the ECR tag ("-cpu-py3" up to 1.0-1)
 
     @property
     def order(self) -> tuple[int, ...]:
@@ -40,14 +47,18 @@ class ImageVersion:
     def at_least(self, other: str) -> bool:
         return self.order >= VERSIONS[other].order
 
+    def within(self, since: str, until: str | None) -> bool:
+        """Whether this version is in ``[since, until)``: a table entry's span of images."""
+        return self.at_least(since) and (until is None or not self.at_least(until))
+
 
 VERSIONS: dict[str, ImageVersion] = {
     v.name: v
     for v in [
         ImageVersion("1", "0.72", "2.7", True, "%g", "pickle", "first_leaf", False),
-        ImageVersion("0.90-1", "0.90", "3.7", False, "%g", "pickle", "first_leaf", False),
-        ImageVersion("0.90-2", "0.90", "3.6", False, "%g", "pickle", "first_leaf", False),
-        ImageVersion("1.0-1", "1.0.0", "3.7", False, "{:.5f}", "pickle", "first_leaf", False),
+        ImageVersion("0.90-1", "0.90", "3.7", False, "%g", "pickle", "first_leaf", False, "-cpu-py3"),
+        ImageVersion("0.90-2", "0.90", "3.6", False, "%g", "pickle", "first_leaf", False, "-cpu-py3"),
+        ImageVersion("1.0-1", "1.0.0", "3.7", False, "{:.5f}", "pickle", "first_leaf", False, "-cpu-py3"),
         ImageVersion("1.2-1", "1.2.0", "3.7", False, "{:.5f}", "pickle4", "first_leaf", False),
         ImageVersion("1.2-2", "1.2.0", "3.7", False, "{:.5f}", "pickle4", "first_leaf", False),
         ImageVersion("1.3-1", "1.3.3", "3.7", False, "{:.5f}", "binary", "first_leaf", True),
@@ -56,6 +67,25 @@ VERSIONS: dict[str, ImageVersion] = {
         ImageVersion("3.0-5", "3.0.5", "3.10", False, "{:.5f}", "ubjson", "depth3", True),
     ]
 }
+
+#: The ECR account that serves each image repository in a region. ``xgboost`` is the legacy 0.72 image (tags
+#: ``1`` and ``latest``); ``sagemaker-xgboost`` holds the open-source images. A region not listed here falls
+#: back to the us-east-1 account.
+ECR_ACCOUNTS: dict[str, dict[str, str]] = {
+    "xgboost": {
+        "us-east-1": "811284229777",
+        "us-east-2": "825641698319",
+        "us-west-2": "433757028032",
+        "eu-west-1": "685385470294",
+    },
+    "sagemaker-xgboost": {
+        "us-east-1": "683313688378",
+        "us-east-2": "257758044811",
+        "us-west-2": "246618743249",
+        "eu-west-1": "141502667606",
+    },
+}
+DEFAULT_REGION = "us-east-1"
 
 
 class UnknownImage(ValueError):
@@ -98,24 +128,14 @@ def version_from_image_uri(uri: str) -> ImageVersion:
     )
 
 
-def image_uri_for(version: str, region: str = "us-east-1") -> str:
-    """The real ECR URI of a version, as the SageMaker SDK's ``image_uris.retrieve('xgboost', …)`` gives it."""
-    legacy = {
-        "us-east-1": "811284229777",
-        "us-east-2": "825641698319",
-        "us-west-2": "433757028032",
-        "eu-west-1": "685385470294",
-    }
-    modern = {
-        "us-east-1": "683313688378",
-        "us-east-2": "257758044811",
-        "us-west-2": "246618743249",
-        "eu-west-1": "141502667606",
-    }
+def image_uri_for(version: str, region: str = DEFAULT_REGION) -> str:
+    """The real ECR URI of a version, as the SageMaker SDK's ``image_uris.retrieve('xgboost', …)`` gives it:
+    ``latest`` → ``…/xgboost:latest``, ``1`` → ``…/xgboost:1``, ``1.7-1`` → ``…/sagemaker-xgboost:1.7-1``."""
     v = get_version(version)
-    if v.name == "1":
-        tag = "latest" if version == "latest" else "1"  # the SDK keeps the alias: …/xgboost:latest
-        return f"{legacy.get(region, legacy['us-east-1'])}.dkr.ecr.{region}.amazonaws.com/xgboost:{tag}"
-    suffix = "-cpu-py3" if v.name in ("0.90-1", "0.90-2", "1.0-1") else ""
-    account = modern.get(region, modern["us-east-1"])
-    return f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:{v.name}{suffix}"
+    if v.legacy:
+        repository, tag = "xgboost", "latest" if version == "latest" else "1"
+    else:
+        repository, tag = "sagemaker-xgboost", v.name + v.ecr_tag_suffix
+    accounts = ECR_ACCOUNTS[repository]
+    account = accounts.get(region, accounts[DEFAULT_REGION])
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
