@@ -142,3 +142,61 @@ def _read_json(path: Path, default: Any) -> Any:
         return default
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+# ==================================================================================================
+# Serving: what the container's ``serve`` reads (appended section; owned by the serving side).
+#
+# SageMaker starts ``docker run <image> serve`` with the model extracted into ``/opt/ml/model`` and the
+# model's ``Environment`` as process environment. sagemaker-containers reads the port
+# (``src/sagemaker_containers/_env.py`` ``ServingEnv.http_port``), the Dockerfile sets ``SM_MODEL_DIR``, and
+# aws/sagemaker-xgboost-container ``algorithm_mode/serve.py`` / ``serve_utils.py`` read the rest.
+# ==================================================================================================
+
+SERVING_PORT = 8080
+BIND_TO_PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
+MODEL_DIR_ENV = "SM_MODEL_DIR"
+BATCH_ENV = "SAGEMAKER_BATCH"  # set by the platform for batch transform
+INFERENCE_OUTPUT_ENV = "SAGEMAKER_INFERENCE_OUTPUT"  # selectable inference content, e.g. "predicted_label"
+DEFAULT_ACCEPT_ENV = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
+ENSEMBLE_ENV = "SAGEMAKER_INFERENCE_ENSEMBLE"
+MAX_CONTENT_LENGTH_ENV = "MAX_CONTENT_LENGTH"
+DEFAULT_MAX_CONTENT_LENGTH = 6291456  # 6 MiB, the InvokeEndpoint payload limit
+
+
+@dataclass(frozen=True)
+class ServingEnv:
+    """The serving contract as one process sees it; paths are host paths (rooted at ``ml_root``)."""
+
+    ml_root: Path
+    model_dir: Path
+    port: int
+    batch: bool  # ``if SAGEMAKER_BATCH:``: any non-empty value
+    inference_output: str | None  # None when unset: presence alone switches selectable output on
+    default_accept: str
+    ensemble: bool  # ``== "true"`` exactly, default "true"
+    max_content_length: int
+
+    def container_path(self, path: str | os.PathLike[str]) -> str:
+        return Layout(ml_root=self.ml_root).container_path(path)
+
+
+def read_serving_env(
+    ml_root: str | os.PathLike[str], environ: Mapping[str, str] | None = None, port: int | None = None
+) -> ServingEnv:
+    """The serving variables from ``environ`` (default ``os.environ``). ``port`` (a command-line override)
+    wins over ``SAGEMAKER_BIND_TO_PORT``; ``SM_MODEL_DIR`` under ``/opt/ml`` is rerooted at ``ml_root``."""
+    environ = os.environ if environ is None else environ
+    root = Path(ml_root)
+    layout = Layout(ml_root=root)
+    model_dir = Path(layout.reroot(environ.get(MODEL_DIR_ENV) or f"{CONTAINER_ROOT}/model"))
+    return ServingEnv(
+        ml_root=root,
+        model_dir=model_dir,
+        port=port if port is not None else int(environ.get(BIND_TO_PORT_ENV) or SERVING_PORT),
+        batch=bool(environ.get(BATCH_ENV)),
+        inference_output=environ.get(INFERENCE_OUTPUT_ENV),
+        default_accept=environ.get(DEFAULT_ACCEPT_ENV, "text/csv"),
+        ensemble=environ.get(ENSEMBLE_ENV, "true") == "true",
+        max_content_length=int(environ.get(MAX_CONTENT_LENGTH_ENV, str(DEFAULT_MAX_CONTENT_LENGTH))),
+    )

@@ -1,4 +1,4 @@
-"""``python -m sagelocal.algorithms.xgboost train …``"""
+"""``python -m sagelocal.algorithms.xgboost train …`` / ``… serve …``: the image's two commands."""
 
 from __future__ import annotations
 

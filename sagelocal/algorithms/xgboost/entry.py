@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m sagelocal.algorithms.xgboost",
         description="Run SageMaker's built-in XGBoost algorithm over an /opt/ml layout.",
     )
-    parser.add_argument("command", choices=["train"], help="what SageMaker passes to the image")
+    parser.add_argument("command", choices=["train", "serve"], help="what SageMaker passes to the image")
     parser.add_argument(
         "--ml-root", default=CONTAINER_ROOT, help="root of the /opt/ml layout (default /opt/ml)"
     )
@@ -38,12 +38,17 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="image version, e.g. 1.7-1 or 1 (0.72); default $SAGELOCAL_XGBOOST_IMAGE_VERSION, else 3.0-5",
     )
+    parser.add_argument(
+        "--port", type=int, default=None, help="serve: port (default $SAGEMAKER_BIND_TO_PORT, else 8080)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``train``. Returns the exit code (0, or 1 after writing ``output/failure``)."""
+    """Run ``train`` (returns 0, or 1 after writing ``output/failure``) or ``serve`` (runs until stopped)."""
     args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
     # OpenMP threads that spin while waiting slow training down badly on a busy machine.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     _line_buffer_stdout()
@@ -64,6 +69,19 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(ml_root, version, log, f"{kind}: {message}", e)
     except Exception as e:
         return _fail(ml_root, version, log, f"AlgorithmError: {_describe(e)}", e, with_traceback=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """``serve`` (the serving package imports XGBoost and uvicorn only when it starts)."""
+    from sagelocal.algorithms.xgboost.serving.server import serve
+
+    _line_buffer_stdout()
+    try:
+        version = get_version(args.image_version)
+    except UnknownImage as e:
+        Log().error(str(e))
+        return FAILURE_EXIT_CODE
+    return serve(os.path.abspath(args.ml_root), version, args.port)
 
 
 def _describe(e: BaseException) -> str:
