@@ -142,3 +142,27 @@ def _read_json(path: Path, default: Any) -> Any:
         return default
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def prepare_image(environ: Mapping[str, str]) -> None:
+    """Lay out /opt/ml in a training image (docker/Dockerfile) from this contract, and check the ``SM_*`` paths
+    that the image's ENV sets against it, so that the Dockerfile cannot drift from the contract."""
+    layout = Layout(ml_root=Path(CONTAINER_ROOT))
+    expected = layout.sm_env({})
+    drifted = sorted(
+        f"{k}={v} (contract: {expected[k]})" for k, v in environ.items() if expected.get(k, v) != v
+    )
+    if drifted:
+        raise SystemExit("The image's SM_* variables differ from sagelocal.contract: " + ", ".join(drifted))
+    model, checkpoints = layout.ml_root / "model", layout.ml_root / "checkpoints"
+    for folder in (layout.config_dir, layout.data_dir, model, layout.output_dir / "data", checkpoints):
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+if __name__ == "__main__":
+    # `python -m sagelocal.contract --prepare-image`, run once by docker/Dockerfile at build time.
+    import sys
+
+    if sys.argv[1:] != ["--prepare-image"]:
+        raise SystemExit("usage: python -m sagelocal.contract --prepare-image")
+    prepare_image(os.environ)
