@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.builders import csv_text as csv_rows
 
 from sagelocal.algorithms.xgboost.versions import VERSION_ENV
 from sagelocal.service import images
 
-#: docker_client and own_images (tests/docker_fixture.py)
+#: docker_client and own_images (tests/support/docker_fixture.py)
 
 pytestmark = pytest.mark.docker
 
@@ -35,18 +36,6 @@ SM_ENV = {
 }
 HPS = {"num_round": "8", "objective": "binary:logistic", "max_depth": "3", "eta": "0.3"}
 TIMESTAMP = re.compile(r"^\[\d{4}-\d\d-\d\d:\d\d:\d\d:\d\d:")
-
-
-def csv_rows(n: int, seed: int) -> str:
-    import random
-
-    rng = random.Random(seed)
-    lines = []
-    for _ in range(n):
-        x = [rng.uniform(-1, 1) for _ in range(4)]
-        label = 1 if x[0] + 0.5 * x[1] + rng.gauss(0, 0.3) > 0 else 0
-        lines.append(",".join([str(label)] + [f"{v:.4f}" for v in x]))
-    return "\n".join(lines) + "\n"
 
 
 def env_of(image: Any) -> dict[str, str]:
