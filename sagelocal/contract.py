@@ -144,7 +144,8 @@ def _read_json(path: Path, default: Any) -> Any:
         return json.load(f)
 
 
-# ==================================================================================================
+# ===========================================================================================
+
 # Serving: what the container's ``serve`` reads (appended section; owned by the serving side).
 #
 # SageMaker starts ``docker run <image> serve`` with the model extracted into ``/opt/ml/model`` and the
@@ -200,3 +201,26 @@ def read_serving_env(
         ensemble=environ.get(ENSEMBLE_ENV, "true") == "true",
         max_content_length=int(environ.get(MAX_CONTENT_LENGTH_ENV, str(DEFAULT_MAX_CONTENT_LENGTH))),
     )
+
+def prepare_image(environ: Mapping[str, str]) -> None:
+    """Lay out /opt/ml in a training image (docker/Dockerfile) from this contract, and check the ``SM_*`` paths
+    that the image's ENV sets against it, so that the Dockerfile cannot drift from the contract."""
+    layout = Layout(ml_root=Path(CONTAINER_ROOT))
+    expected = layout.sm_env({})
+    drifted = sorted(
+        f"{k}={v} (contract: {expected[k]})" for k, v in environ.items() if expected.get(k, v) != v
+    )
+    if drifted:
+        raise SystemExit("The image's SM_* variables differ from sagelocal.contract: " + ", ".join(drifted))
+    model, checkpoints = layout.ml_root / "model", layout.ml_root / "checkpoints"
+    for folder in (layout.config_dir, layout.data_dir, model, layout.output_dir / "data", checkpoints):
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+if __name__ == "__main__":
+    # `python -m sagelocal.contract --prepare-image`, run once by docker/Dockerfile at build time.
+    import sys
+
+    if sys.argv[1:] != ["--prepare-image"]:
+        raise SystemExit("usage: python -m sagelocal.contract --prepare-image")
+    prepare_image(os.environ)

@@ -1,13 +1,14 @@
 """sagelocal's XGBoost training images: built from this checkout and wheels fetched on the host.
 
-The image (docker/Dockerfile) holds Python, sagelocal's runtime dependencies at the host's versions (xgboost
-3.0.5 as pinned), the package source and a ``train`` command; both backends therefore compute with the same
-libraries and the same algorithm code.
+The image (docker/Dockerfile, target ``training``) holds Python, the distributions the algorithm imports at
+the host's versions (xgboost 3.0.5 as pinned), the algorithm's source (``sagelocal/algorithms/``,
+``sagelocal/contract.py``) and a ``train`` command; both backends therefore compute with the same libraries
+and the same algorithm code. The rest of sagelocal (service, server, CLI) and its dependencies stay out.
 
 One build serves every version: the image version only sets ``SAGELOCAL_XGBOOST_IMAGE_VERSION`` in the last
 layer, so ``sagelocal-xgboost:1`` and ``sagelocal-xgboost:3.0-5`` share all layers. Each image carries an
-``org.sagelocal.build-hash`` label (Dockerfile, ``train``, training code, pins); an image whose hash is not the
-current one is rebuilt (in seconds: only the source layers change), so a container never runs other
+``org.sagelocal.build-hash`` label (Dockerfile, ``train``, the algorithm's files, pins); an image whose hash is
+not the current one is rebuilt (in seconds: only the source layers change), so a container never runs other
 algorithm code than the local backend.
 
 The base image is a build argument. The default is the slim official Python image; when it is absent and no
@@ -22,7 +23,6 @@ import hashlib
 import io
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -46,6 +46,12 @@ DEFAULT_BASE_IMAGE = "python:3.11-slim"
 OFFLINE_BASE_IMAGE = "sagelocal-base:bookworm"
 BUILD_HASH_LABEL = "org.sagelocal.build-hash"
 VERSION_LABEL = "org.sagelocal.xgboost-image-version"
+#: The Dockerfile stage ``sagelocal image build`` makes (the ``server`` stage above it serves compose.yaml).
+TRAINING_TARGET = "training"
+#: What ``train`` runs, relative to the repository: the algorithm package and the files it imports of
+#: sagelocal (import-linter's contracts in pyproject.toml keep it to these). The image copies exactly these
+#: (docker/Dockerfile) and the build hash covers every file under them.
+ALGORITHM_SOURCES = ("sagelocal/__init__.py", "sagelocal/contract.py", "sagelocal/algorithms")
 #: xgboost is installed without its dependencies: the only extra one, nvidia-nccl-cu12 (~470 MB), serves
 #: multi-GPU training.
 NO_DEPS = ("xgboost",)
@@ -131,10 +137,6 @@ def docker_dir() -> Path:
     return path
 
 
-def package_dir() -> Path:
-    return Path(__file__).resolve().parents[1]
-
-
 # --- what goes into the image ------------------------------------------------------------------------------
 
 
@@ -148,33 +150,48 @@ def _host_version(name: str) -> str | None:
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?")
 
 
+def _pyproject() -> dict[str, Any]:
+    with open(repo_root() / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
 def project_dependencies() -> list[str]:
     """pyproject.toml's ``[project] dependencies``: what sagelocal needs at run time."""
-    with open(repo_root() / "pyproject.toml", "rb") as f:
-        return list(tomllib.load(f)["project"]["dependencies"])
+    return list(_pyproject()["project"]["dependencies"])
+
+
+def image_requirements() -> list[str]:
+    """pyproject.toml's ``[tool.sagelocal] image-requirements``: the distributions the algorithm imports,
+    the only ones the training image installs."""
+    return list(_pyproject()["tool"]["sagelocal"]["image-requirements"])
+
+
+def _distribution(requirement: str) -> str:
+    match = _REQUIREMENT.match(requirement)
+    return match.group(1).lower() if match else requirement.lower()
 
 
 def runtime_pins() -> list[str]:
-    """The requirements installed in the image: sagelocal's dependencies, each at the host's version when
-    the host has it (``xgboost==3.0.5`` as pyproject.toml pins it), so both backends compute with the same
-    libraries."""
+    """The requirements installed in the image: the image requirements, each at the host's version when the
+    host has it (``xgboost==3.0.5`` as pyproject.toml pins it), else at pyproject.toml's specifier, without
+    extras, so that both backends compute with the same libraries."""
+    specifiers = {_distribution(d): d for d in project_dependencies()}
     pins = []
-    for requirement in project_dependencies():
-        match = _REQUIREMENT.match(requirement)
-        if match is None:
-            pins.append(requirement)
-            continue
-        name, extras = match.group(1), match.group(2) or ""
+    for name in image_requirements():
         version = _host_version(name)
-        pins.append(f"{name}{extras}=={version}" if version else requirement)
+        pins.append(f"{name}=={version}" if version else _REQUIREMENT.sub(r"\1", specifiers.get(name, name)))
     return pins
 
 
 def minimal_pyproject() -> str:
-    """The context's pyproject.toml: only the dependencies, so that edits elsewhere in the real one (lint
-    settings, dev tools) do not invalidate the image's dependency layers."""
+    """The context's pyproject.toml: only the dependencies and the image requirements, so that edits elsewhere
+    in the real one (lint settings, dev tools) do not invalidate the image's dependency layers."""
     deps = "".join(f"    {json.dumps(d)},\n" for d in project_dependencies())
-    return f'[project]\nname = "sagelocal"\ndependencies = [\n{deps}]\n'
+    names = ", ".join(json.dumps(n) for n in image_requirements())
+    return (
+        f'[project]\nname = "sagelocal"\ndependencies = [\n{deps}]\n\n'
+        f"[tool.sagelocal]\nimage-requirements = [{names}]\n"
+    )
 
 
 def _is_no_deps(pin: str) -> bool:
@@ -193,31 +210,24 @@ def host_constraints() -> list[str]:
     return sorted(pins.values())
 
 
-def _source_files() -> Iterator[tuple[str, Path]]:
-    """(path relative to the repository, file) for every file of the sagelocal package."""
-    pkg = package_dir()
-    for path in sorted(pkg.rglob("*")):
-        rel = path.relative_to(pkg.parent)
-        if path.is_file() and "__pycache__" not in rel.parts and path.suffix not in (".pyc", ".pyo"):
-            yield rel.as_posix(), path
-
-
-#: The package files ``train`` runs: an image whose copy of these is current trains like the local backend.
-#: (The rest of the package, copied too, only serves ``sagelocal serve`` in compose.yaml.)
-TRAINING_SOURCES = (
-    "sagelocal/__init__.py",
-    "sagelocal/contract.py",
-    "sagelocal/algorithms/",
-)
+def algorithm_files() -> Iterator[tuple[str, Path]]:
+    """(path relative to the repository, file) for every file under :data:`ALGORITHM_SOURCES`, caches left
+    out: what the image's ``train`` runs."""
+    root = repo_root()
+    for source in ALGORITHM_SOURCES:
+        top = root / source
+        for path in sorted(top.rglob("*")) if top.is_dir() else [top]:
+            rel = path.relative_to(root)
+            if path.is_file() and "__pycache__" not in rel.parts and path.suffix not in (".pyc", ".pyo"):
+                yield rel.as_posix(), path
 
 
 def build_hash() -> str:
-    """Identifies the image content sagelocal would build now: build files, the training code and the pins.
-    Edits elsewhere in the package (CLI, server, backends) do not make an image stale."""
+    """Identifies the image content sagelocal would build now: build files, the algorithm's files and the
+    pins. Edits elsewhere in the package (service, CLI, server, backends) do not make an image stale."""
     digest = hashlib.sha256()
     files = [("docker/Dockerfile", docker_dir() / "Dockerfile"), ("docker/train", docker_dir() / "train")]
-    training = [(rel, path) for rel, path in _source_files() if rel.startswith(TRAINING_SOURCES)]
-    for name, path in [*files, *training]:
+    for name, path in [*files, *algorithm_files()]:
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update("\n".join(runtime_pins()).encode())
     return digest.hexdigest()[:16]
@@ -243,10 +253,6 @@ class Platform:
         for tag in tags:
             args += ["--platform", tag]
         return args
-
-
-def host_platform() -> Platform:
-    return Platform(f"{sys.version_info.major}.{sys.version_info.minor}", platform.machine())
 
 
 def base_platform(client: docker.DockerClient, base_image: str) -> Platform:
@@ -306,7 +312,7 @@ def fetch_wheels(plat: Platform, log: Log = print) -> Path:
 
 def build_context(wheels: Path, dest: Path) -> Path:
     """Lay out the build context in ``dest``, shaped like the repository: pyproject.toml, docker/Dockerfile,
-    docker/train, sagelocal/ and wheels/."""
+    docker/train, the algorithm's files of sagelocal/ and wheels/."""
     if dest.exists():
         shutil.rmtree(dest)
     (dest / "wheels").mkdir(parents=True)
@@ -320,7 +326,7 @@ def build_context(wheels: Path, dest: Path) -> Path:
             os.link(wheel, target)
         except OSError:
             shutil.copy2(wheel, target)
-    for rel, path in _source_files():
+    for rel, path in algorithm_files():
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
@@ -487,6 +493,7 @@ def build_image(
             log,
             path=str(context),
             dockerfile="docker/Dockerfile",
+            target=TRAINING_TARGET,
             tag=tag,
             buildargs={"BASE_IMAGE": base, "XGBOOST_IMAGE_VERSION": name},
             labels={BUILD_HASH_LABEL: digest, "org.sagelocal.base-image": base},

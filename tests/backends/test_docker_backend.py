@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 import os
-import random
 import re
 import tarfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.builders import HAPPY_PATH, make_request, transitions, wait_until_training
+from support.builders import TUTORIAL_IMAGE as LATEST
 
 from sagelocal.algorithms.xgboost.versions import image_uri_for
 from sagelocal.backends import Backend, BackendError, get_backend
@@ -20,63 +20,10 @@ from sagelocal.backends.docker import DockerBackend
 from sagelocal.service.execution.runners.base import AlgorithmRun, RunnerError
 from sagelocal.service.execution.runners.container import ContainerRunner
 
-#: docker_client and own_images (tests/docker_fixture.py)
+#: docker_client and own_images (tests/support/docker_fixture.py)
 
-IMAGE = image_uri_for("3.0-5")
 ECR_1_7 = image_uri_for("1.7-1")  # 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1
-LATEST = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest"
 NO_ENGINE = "unix:///nonexistent/docker.sock"
-HAPPY_PATH = [
-    "Starting - Starting the training job",
-    "Starting - Preparing the instances for training",
-    "Downloading - Downloading input data",
-    "Downloading - Downloading the training image",
-    "Training - Training image download completed. Training in progress.",
-    "Uploading - Uploading generated training model",
-    "Completed - Training job completed",
-]
-
-
-def write_csv(path: Path, rows: int, seed: int) -> None:
-    rng = random.Random(seed)
-    lines = []
-    for _ in range(rows):
-        x = [rng.uniform(-1, 1) for _ in range(4)]
-        label = 1 if x[0] + 0.5 * x[1] + rng.gauss(0, 0.3) > 0 else 0
-        lines.append(",".join([str(label)] + [f"{v:.4f}" for v in x]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-
-
-def make_request(name: str, inputs: dict[str, str], **hyperparameters: str) -> dict[str, Any]:
-    hps = {
-        "num_round": "5",
-        "objective": "binary:logistic",
-        "max_depth": "3",
-        "eta": "0.3",
-        **hyperparameters,
-    }
-    return {
-        "TrainingJobName": name,
-        "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
-        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-        "HyperParameters": hps,
-        "InputDataConfig": [
-            {
-                "ChannelName": channel,
-                "ContentType": "text/csv",
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}},
-            }
-            for channel, uri in inputs.items()
-        ],
-        "OutputDataConfig": {"S3OutputPath": "s3://bucket/xgb/output"},
-        "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-    }
-
-
-def transitions(desc: dict[str, Any]) -> list[str]:
-    return [f"{t['Status']} - {t['StatusMessage']}" for t in desc["SecondaryStatusTransitions"]]
 
 
 @pytest.fixture
@@ -84,31 +31,8 @@ def backend(docker_client: Any, own_images: dict[str, str], tmp_path: Path) -> D
     return DockerBackend(home=tmp_path / "home")
 
 
-@pytest.fixture
-def inputs(backend: DockerBackend, tmp_path: Path) -> dict[str, str]:
-    write_csv(tmp_path / "data" / "train" / "train.csv", 200, seed=1)
-    write_csv(tmp_path / "data" / "validation" / "validation.csv", 100, seed=2)
-    return {
-        "train": backend.upload_input(tmp_path / "data" / "train", "s3://bucket/xgb/train"),
-        "validation": backend.upload_input(tmp_path / "data" / "validation", "s3://bucket/xgb/validation"),
-    }
-
-
 def job_containers(client: Any, name: str) -> list[Any]:
     return client.containers.list(all=True, filters={"label": f"org.sagelocal.job={name}"})
-
-
-def wait_until_training(backend: DockerBackend, name: str, rounds: int = 3, timeout: float = 120) -> None:
-    """Until the job has logged ``rounds`` boosting rounds while still in progress (output streams)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        desc = backend.describe_training_job(name)
-        assert desc["TrainingJobStatus"] == "InProgress", desc.get("FailureReason")
-        events = backend.get_log_events(name) if desc["SecondaryStatus"] == "Training" else []
-        if sum(1 for e in events if re.match(r"\[\d+\]#011", e["message"])) >= rounds:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{name} did not start training within {timeout} s")
 
 
 # --- without an engine -----------------------------------------------------------------------------------

@@ -18,26 +18,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support.builders import TUTORIAL_HYPERPARAMETERS as TUTORIAL
+from support.builders import TUTORIAL_IMAGE as LATEST
 
 from sagelocal.algorithms.xgboost.versions import image_uri_for
 from sagelocal.backends.docker import DockerBackend
 from sagelocal.backends.local import LocalBackend
 
-#: docker_client and own_images (tests/docker_fixture.py)
+#: docker_client and own_images (tests/support/docker_fixture.py)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-LATEST = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest"
-TUTORIAL = {
-    "max_depth": "5",
-    "eta": "0.2",
-    "gamma": "4",
-    "min_child_weight": "6",
-    "subsample": "0.8",
-    "silent": "0",
-    "objective": "binary:logistic",
-    "num_round": "100",
-}
 CASES = {
     "1": (LATEST, TUTORIAL),
     "3.0-5": (image_uri_for("3.0-5"), {k: v for k, v in TUTORIAL.items() if k != "silent"}),

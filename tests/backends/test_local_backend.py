@@ -13,39 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from support.builders import HAPPY_PATH, make_request, transitions, write_csv
+from support.builders import HAPPY_PATH, make_request, transitions, wait_until_training
 
 from sagelocal.aws.errors import ResourceInUse, ValidationException
 from sagelocal.backends.base import Backend
 from sagelocal.backends.local import LocalBackend
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> LocalBackend:
-    return LocalBackend(home=tmp_path / "home")
-
-
-@pytest.fixture
-def inputs(backend: LocalBackend, tmp_path: Path) -> dict[str, str]:
-    write_csv(tmp_path / "data" / "train" / "train.csv", 200, seed=1)
-    write_csv(tmp_path / "data" / "validation" / "validation.csv", 100, seed=2)
-    return {
-        "train": backend.upload_input(tmp_path / "data" / "train", "s3://bucket/xgb/train"),
-        "validation": backend.upload_input(tmp_path / "data" / "validation", "s3://bucket/xgb/validation"),
-    }
-
-
-def wait_until_training(backend: LocalBackend, name: str, rounds: int = 3, timeout: float = 60) -> None:
-    """Until the job is Training and has logged ``rounds`` boosting rounds (the algorithm really runs)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        desc = backend.describe_training_job(name)
-        assert desc["TrainingJobStatus"] == "InProgress", desc.get("FailureReason")
-        events = backend.get_log_events(name) if desc["SecondaryStatus"] == "Training" else []
-        if sum(1 for e in events if re.match(r"\[\d+\]#011", e["message"])) >= rounds:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{name} did not start training within {timeout} s")
 
 
 def test_backend_protocol(backend: LocalBackend) -> None:

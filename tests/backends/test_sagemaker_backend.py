@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.builders import TUTORIAL_IMAGE
 
 from sagelocal import config
 from sagelocal.aws import errors
@@ -30,7 +31,6 @@ from sagelocal.backends.sagemaker import (
 )
 
 REAL_ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
-TUTORIAL_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest"
 
 
 @pytest.fixture

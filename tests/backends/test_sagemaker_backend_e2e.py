@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support.builders import HAPPY_PATH as SEVEN_PHASES
+from support.builders import TUTORIAL_HYPERPARAMETERS, TUTORIAL_IMAGE, tutorial_request
 from support.server_fixture import Server, clean_environ
 
 from sagelocal import config
@@ -31,17 +33,6 @@ from sagelocal.backends.sagemaker import (
     SageMakerBackend,
 )
 
-TUTORIAL_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest"
-TUTORIAL_HYPERPARAMETERS = {
-    "eta": "0.2",
-    "gamma": "4",
-    "max_depth": "5",
-    "min_child_weight": "6",
-    "num_round": "100",
-    "objective": "binary:logistic",
-    "silent": "0",
-    "subsample": "0.8",
-}
 PREFIX = "sagemaker/DEMO-xgboost-dm"
 ACCOUNT_BUCKET = f"sagemaker-us-east-1-{config.ACCOUNT_ID}"
 FOLLOW_LIMIT = 600.0  # a guard against a hung job, not a timing assertion
@@ -57,35 +48,6 @@ def aws_env(sagelocal_server: Server, monkeypatch: pytest.MonkeyPatch) -> Server
     for name, value in sagelocal_server.env.items():
         monkeypatch.setenv(name, value)
     return sagelocal_server
-
-
-def tutorial_request(name: str, channels: dict[str, str], output_path: str, **hyperparameters: str) -> dict:
-    """The CreateTrainingJob body SDK v2 sends for the tutorial (reference sagemaker-api §4)."""
-    return {
-        "AlgorithmSpecification": {"TrainingImage": TUTORIAL_IMAGE, "TrainingInputMode": "File"},
-        "DebugHookConfig": {"CollectionConfigurations": [], "S3OutputPath": output_path},
-        "HyperParameters": {**TUTORIAL_HYPERPARAMETERS, **hyperparameters},
-        "InputDataConfig": [
-            {
-                "ChannelName": channel,
-                "ContentType": "csv",
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataDistributionType": "FullyReplicated",
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": uri,
-                    }
-                },
-            }
-            for channel, uri in channels.items()
-        ],
-        "OutputDataConfig": {"S3OutputPath": output_path},
-        "ProfilerConfig": {"DisableProfiler": False, "S3OutputPath": output_path},
-        "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m4.xlarge", "VolumeSizeInGB": 30},
-        "RoleArn": config.DUMMY_ROLE_ARN,
-        "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
-        "TrainingJobName": name,
-    }
 
 
 def follow(backend: Any, name: str, poll_interval: float) -> tuple[dict, list[dict]]:
@@ -323,15 +285,6 @@ def test_tutorial_job_matches_the_local_backend(
 # --- the CLI -----------------------------------------------------------------------------------------------
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
-SEVEN_PHASES = [
-    "Starting - Starting the training job",
-    "Starting - Preparing the instances for training",
-    "Downloading - Downloading input data",
-    "Downloading - Downloading the training image",
-    "Training - Training image download completed. Training in progress.",
-    "Uploading - Uploading generated training model",
-    "Completed - Training job completed",
-]
 
 
 @pytest.fixture(scope="module")

@@ -11,20 +11,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from support.builders import PHASES
 
 from sagelocal.cli.watch import JobWatcher, seconds_lines, status_changed, status_message, utc_stamp
 
 T0 = datetime(2020, 7, 11, 11, 34, 39, tzinfo=UTC)
-
-PHASES = [
-    ("Starting", "Starting the training job"),
-    ("Starting", "Preparing the instances for training"),
-    ("Downloading", "Downloading input data"),
-    ("Downloading", "Downloading the training image"),
-    ("Training", "Training image download completed. Training in progress."),
-    ("Uploading", "Uploading generated training model"),
-    ("Completed", "Training job completed"),
-]
 
 
 def describe(n_transitions: int, modified: datetime, *, failed: bool = False, **extra: Any) -> dict[str, Any]:

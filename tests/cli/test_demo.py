@@ -13,6 +13,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from support.builders import HAPPY_PATH as SEVEN_PHASES
 from typer.testing import CliRunner
 
 from sagelocal import config
@@ -21,15 +22,6 @@ from sagelocal.cli.demo import TUTORIAL_HYPERPARAMETERS, write_dataset
 
 BUCKET = config.DEFAULT_BUCKET
 STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
-SEVEN_PHASES = [
-    "Starting - Starting the training job",
-    "Starting - Preparing the instances for training",
-    "Downloading - Downloading input data",
-    "Downloading - Downloading the training image",
-    "Training - Training image download completed. Training in progress.",
-    "Uploading - Uploading generated training model",
-    "Completed - Training job completed",
-]
 
 
 @pytest.fixture

@@ -13,32 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.builders import PHASES, TUTORIAL_HYPERPARAMETERS, TUTORIAL_IMAGE
 
 from sagelocal.service.service import Emulator
 
 pytestmark = pytest.mark.slow
 
 SAGELOCAL = str(Path(sys.executable).with_name("sagelocal"))
-TUTORIAL_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest"
-TUTORIAL_HPS = [
-    "max_depth=5",
-    "eta=0.2",
-    "gamma=4",
-    "min_child_weight=6",
-    "subsample=0.8",
-    "silent=0",
-    "objective=binary:logistic",
-    "num_round=100",
-]
-PHASES = [
-    ("Starting", "Starting the training job"),
-    ("Starting", "Preparing the instances for training"),
-    ("Downloading", "Downloading input data"),
-    ("Downloading", "Downloading the training image"),
-    ("Training", "Training image download completed. Training in progress."),
-    ("Uploading", "Uploading generated training model"),
-    ("Completed", "Training job completed"),
-]
+TUTORIAL_HPS = [f"{name}={value}" for name, value in TUTORIAL_HYPERPARAMETERS.items()]
 #: The service-side metric regex users quote for built-in XGBoost (reference xgboost-algorithm §8).
 TRAIN_METRIC = re.compile(r".*\[[0-9]+\].*#011train-[a-z]+:(\S+)")
 

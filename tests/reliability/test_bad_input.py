@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.builders import write_files
 from support.reliability_cases import (
     BUCKET,
     ROLE,
@@ -36,7 +37,6 @@ from support.reliability_cases import (
     request,
     run_cli,
     wait_terminal,
-    write_files,
 )
 
 from sagelocal.aws.errors import ServiceError

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.builders import HAPPY_PATH
 from support.reliability_cases import (
     assert_store_consistent,
     channel,
@@ -24,15 +25,6 @@ from support.reliability_cases import (
 from support.server_fixture import Server, running_server
 
 JOBS = 8
-HAPPY_PATH = [
-    "Starting - Starting the training job",
-    "Starting - Preparing the instances for training",
-    "Downloading - Downloading input data",
-    "Downloading - Downloading the training image",
-    "Training - Training image download completed. Training in progress.",
-    "Uploading - Uploading generated training model",
-    "Completed - Training job completed",
-]
 ROUND = re.compile(r"^\[(\d+)\]#011train-logloss:(\S+)$")
 
 

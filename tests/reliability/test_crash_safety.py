@@ -15,10 +15,10 @@ import tarfile
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.builders import write_files
 from support.reliability_cases import (
     BUCKET,
     ENDLESS,
@@ -36,7 +36,6 @@ from support.reliability_cases import (
     wait_for_rounds,
     wait_gone,
     wait_terminal,
-    write_files,
 )
 from support.server_fixture import running_server
 
@@ -46,18 +45,6 @@ from sagelocal.service.jobs import JobStore
 from sagelocal.service.objectstore import ObjectStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "home"
-    yield path
-    kill_leftover_workers(path)
-
-
-@pytest.fixture
-def backend(home: Path) -> LocalBackend:
-    return LocalBackend(home=home)
 
 
 @pytest.fixture

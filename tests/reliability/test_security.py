@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from support.builders import write_files
 from support.reliability_cases import (
     BUCKET,
     assert_store_consistent,
@@ -36,7 +37,6 @@ from support.reliability_cases import (
     request,
     run_cli,
     wait_terminal,
-    write_files,
 )
 from support.server_fixture import clean_environ, running_server
 

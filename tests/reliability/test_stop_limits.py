@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import tarfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.builders import transitions, write_files
 from support.reliability_cases import (
     BUCKET,
     ENDLESS,
@@ -23,7 +23,6 @@ from support.reliability_cases import (
     run_cli,
     wait_for_rounds,
     wait_gone,
-    write_files,
 )
 
 from sagelocal.aws.errors import ValidationException
@@ -34,26 +33,10 @@ STOPPED_TAIL = ["Stopping - Stopping the training job", "Stopped - Training job 
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "home"
-    yield path
-    kill_leftover_workers(path)
-
-
-@pytest.fixture
-def backend(home: Path) -> LocalBackend:
-    return LocalBackend(home=home)
-
-
-@pytest.fixture
 def train_uri(backend: LocalBackend, tmp_path: Path) -> str:
     data = write_files(tmp_path / "data", {"train.csv": csv_rows(rows=300, features=5)})
     backend.default_bucket()
     return backend.upload_input(data, f"s3://{BUCKET}/stop/train")
-
-
-def transitions(desc: dict) -> list[str]:
-    return [f"{t['Status']} - {t['StatusMessage']}" for t in desc["SecondaryStatusTransitions"]]
 
 
 def stop_and_time(backend: LocalBackend, name: str) -> tuple[dict, float]:

@@ -13,11 +13,12 @@ import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+from support import builders
+from support.builders import ROLE
+from support.builders import TUTORIAL_IMAGE as IMAGE
 from support.server_fixture import Server, breast_cancer_csv
 
 BUCKET = "sm-api"
-ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
-IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest"
 TERMINAL = ("Completed", "Failed", "Stopped")
 JOB_TIMEOUT = 240.0
 
@@ -36,39 +37,9 @@ def unique(base: str) -> str:
 
 def tutorial_request(name: str, num_round: int = 5) -> dict[str, Any]:
     """What SDK v2 sends for the classic tutorial (reference §4), with DebugHookConfig and ProfilerConfig."""
-    return {
-        "TrainingJobName": name,
-        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-        "DebugHookConfig": {"CollectionConfigurations": [], "S3OutputPath": f"s3://{BUCKET}/out"},
-        "HyperParameters": {
-            "eta": "0.2",
-            "gamma": "4",
-            "max_depth": "5",
-            "min_child_weight": "6",
-            "num_round": str(num_round),
-            "objective": "binary:logistic",
-            "silent": "0",
-            "subsample": "0.8",
-        },
-        "InputDataConfig": [
-            {
-                "ChannelName": "train",
-                "ContentType": "csv",
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataDistributionType": "FullyReplicated",
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": f"s3://{BUCKET}/train",
-                    }
-                },
-            }
-        ],
-        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/out"},
-        "ProfilerConfig": {"DisableProfiler": False, "S3OutputPath": f"s3://{BUCKET}/out"},
-        "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m4.xlarge", "VolumeSizeInGB": 30},
-        "RoleArn": ROLE,
-        "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
-    }
+    return builders.tutorial_request(
+        name, {"train": f"s3://{BUCKET}/train"}, f"s3://{BUCKET}/out", num_round=str(num_round)
+    )
 
 
 def wait_terminal(sm, name: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@ behaving like `train` in a child process (same output, same model bytes, same fa
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -11,15 +12,17 @@ import stat
 import subprocess
 import sys
 import tomllib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.builders import csv_text as csv_rows
 
 from sagelocal.algorithms.xgboost.versions import VERSION_ENV
 from sagelocal.service import images
 
-#: docker_client and own_images (tests/docker_fixture.py)
+#: docker_client and own_images (tests/support/docker_fixture.py)
 
 pytestmark = pytest.mark.docker
 
@@ -33,18 +36,6 @@ SM_ENV = {
 }
 HPS = {"num_round": "8", "objective": "binary:logistic", "max_depth": "3", "eta": "0.3"}
 TIMESTAMP = re.compile(r"^\[\d{4}-\d\d-\d\d:\d\d:\d\d:\d\d:")
-
-
-def csv_rows(n: int, seed: int) -> str:
-    import random
-
-    rng = random.Random(seed)
-    lines = []
-    for _ in range(n):
-        x = [rng.uniform(-1, 1) for _ in range(4)]
-        label = 1 if x[0] + 0.5 * x[1] + rng.gauss(0, 0.3) > 0 else 0
-        lines.append(",".join([str(label)] + [f"{v:.4f}" for v in x]))
-    return "\n".join(lines) + "\n"
 
 
 def env_of(image: Any) -> dict[str, str]:
@@ -112,6 +103,22 @@ def test_image_follows_the_sagemaker_contract(docker_client: Any, own_images: di
         "/opt/ml/model",
         "/opt/ml/output",
     ]
+
+
+def test_image_holds_only_the_algorithm(docker_client: Any, own_images: dict[str, str]) -> None:
+    out = docker_client.containers.run(
+        own_images["3.0-5"],
+        [
+            "bash",
+            "-c",
+            "ls -I __pycache__ /opt/sagelocal/src/sagelocal; command -v sagelocal || echo no-cli; "
+            "python -c 'import typer' 2>/dev/null || echo no-typer",
+        ],
+        remove=True,
+    )
+    # (boto3, fastapi and uvicorn are there for now: the sagemaker SDK, which the algorithm imports for
+    # RecordIO-protobuf, brings them.)
+    assert out.decode().split() == ["__init__.py", "algorithms", "contract.py", "no-cli", "no-typer"]
 
 
 def test_versions_share_every_layer(docker_client: Any, own_images: dict[str, str]) -> None:
@@ -184,6 +191,11 @@ def test_build_context_is_shaped_like_the_repository(tmp_path: Path) -> None:
     with open(context / "pyproject.toml", "rb") as f, open(REPO / "pyproject.toml", "rb") as g:
         assert tomllib.load(f)["project"]["dependencies"] == tomllib.load(g)["project"]["dependencies"]
     assert (context / "sagelocal" / "algorithms" / "xgboost" / "entry.py").is_file()
+    assert sorted(p.name for p in (context / "sagelocal").iterdir()) == [
+        "__init__.py",
+        "algorithms",
+        "contract.py",
+    ]
     assert [p.name for p in (context / "wheels").iterdir()] == ["demo-1.0-py3-none-any.whl"]
     assert not list(context.rglob("__pycache__"))
 
@@ -194,8 +206,29 @@ def test_runtime_pins_follow_pyproject_and_the_host() -> None:
     pins = images.runtime_pins()
     assert pins[0] == "xgboost==3.0.5"
     assert f"numpy=={version('numpy')}" in pins
-    assert f"sagemaker[local]=={version('sagemaker')}" in pins
+    assert f"sagemaker=={version('sagemaker')}" in pins
     assert not [p for p in pins if p.startswith("nvidia")]
+    assert not [p for p in pins if p.startswith(("boto3", "fastapi", "typer", "docker", "uvicorn"))]
+
+
+def algorithm_distributions() -> set[str]:
+    """The distributions that the files the image runs import (on the host's environment)."""
+    modules: set[str] = set()
+    for _rel, path in images.algorithm_files():
+        if path.suffix != ".py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    third_party = modules - set(sys.stdlib_module_names) - {"__future__", "sagelocal"}
+    owners = metadata.packages_distributions()
+    return {dist.lower() for module in third_party for dist in owners[module]}
+
+
+def test_image_requirements_are_what_the_algorithm_imports() -> None:
+    assert set(images.image_requirements()) == algorithm_distributions()
 
 
 def test_base_image_choice(docker_client: Any) -> None:
@@ -285,7 +318,9 @@ def test_compose_file_validates() -> None:
         services = yaml.safe_load(proc.stdout)["services"]
     assert services["training-image"]["image"] == "sagelocal-xgboost:3.0-5"
     assert services["training-image"]["build"]["dockerfile"] == "docker/Dockerfile"
-    assert services["serve"]["image"] == "sagelocal-xgboost:3.0-5"
+    assert services["training-image"]["build"]["target"] == "training"
+    assert services["serve"]["image"] == "sagelocal-server:3.0-5"
+    assert services["serve"]["build"]["target"] == "server"
     assert services["serve"]["command"] == [
         "sagelocal",
         "serve",

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.builders import HAPPY_PATH
 
 from sagelocal.aws.errors import ResourceInUse, ValidationException
 from sagelocal.service import jobs
@@ -74,15 +75,7 @@ def test_happy_path_transitions_have_end_times(store: jobs.JobStore) -> None:
     for step in (jobs.PREPARING, jobs.DOWNLOADING, jobs.DOWNLOADING_IMAGE, jobs.TRAINING, jobs.UPLOADING):
         assert store.advance("job-1", step)
     record = store.finish("job-1", "Completed", final_metrics=[])
-    assert statuses(record) == [
-        "Starting - Starting the training job",
-        "Starting - Preparing the instances for training",
-        "Downloading - Downloading input data",
-        "Downloading - Downloading the training image",
-        "Training - Training image download completed. Training in progress.",
-        "Uploading - Uploading generated training model",
-        "Completed - Training job completed",
-    ]
+    assert statuses(record) == HAPPY_PATH
     assert all("EndTime" in t for t in record.transitions[:-1])
     assert "EndTime" not in record.transitions[-1]
     for earlier, later in zip(record.transitions, record.transitions[1:], strict=False):

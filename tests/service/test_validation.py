@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from support.builders import tutorial_request
 
 from sagelocal.aws.errors import ValidationException
 from sagelocal.service.validation import (
@@ -15,7 +16,6 @@ from sagelocal.service.validation import (
     validate_create_training_job,
 )
 
-ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 PATTERN_NAME = "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 PATTERN_S3 = "Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$"
 PATTERN_ROLE = (
@@ -34,42 +34,9 @@ HP_KEY_RULES = (
 
 def sdk_request() -> dict[str, Any]:
     """What SDK v2 sends for the classic XGBoost tutorial (reference §4)."""
-    return {
-        "AlgorithmSpecification": {
-            "TrainingImage": "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:latest",
-            "TrainingInputMode": "File",
-        },
-        "DebugHookConfig": {"CollectionConfigurations": [], "S3OutputPath": "s3://bucket/out"},
-        "HyperParameters": {
-            "eta": "0.2",
-            "gamma": "4",
-            "max_depth": "5",
-            "min_child_weight": "6",
-            "num_round": "100",
-            "objective": "binary:logistic",
-            "silent": "0",
-            "subsample": "0.8",
-        },
-        "InputDataConfig": [
-            {
-                "ChannelName": "train",
-                "ContentType": "csv",
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataDistributionType": "FullyReplicated",
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": "s3://bucket/train",
-                    }
-                },
-            }
-        ],
-        "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
-        "ProfilerConfig": {"DisableProfiler": False, "S3OutputPath": "s3://bucket/out"},
-        "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m4.xlarge", "VolumeSizeInGB": 30},
-        "RoleArn": ROLE,
-        "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
-        "TrainingJobName": "xgboost-2026-11-27-01-08-15-963",
-    }
+    return tutorial_request(
+        "xgboost-2026-11-27-01-08-15-963", {"train": "s3://bucket/train"}, "s3://bucket/out"
+    )
 
 
 def rejected(change: Callable[[dict[str, Any]], object], **kwargs: Any) -> ValidationException:

@@ -72,19 +72,6 @@ def parquet_bytes(rows: int = 40, seed: int = 1) -> bytes:
     return sink.getvalue()
 
 
-def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
-    """Create ``files`` (relative path -> content) under ``root``; returns ``root``."""
-    root.mkdir(parents=True, exist_ok=True)
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return root
-
-
 # --- the console script -----------------------------------------------------------------------------------
 
 

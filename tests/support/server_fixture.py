@@ -105,7 +105,8 @@ class Server:
             region_name=DUMMY_CREDENTIALS["AWS_DEFAULT_REGION"],
         )
         kwargs.setdefault("endpoint_url", self.url)
-        return session.client(service, **kwargs)
+        # boto3-stubs types client() per literal service name; this helper serves any of them.
+        return session.client(service, **kwargs)  # type: ignore[call-overload]
 
     def log_text(self) -> str:
         return "".join(self.output)

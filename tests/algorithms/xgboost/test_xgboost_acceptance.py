@@ -13,19 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.builders import TUTORIAL_HYPERPARAMETERS as TUTORIAL
 
 pytestmark = pytest.mark.slow
 
-TUTORIAL = {
-    "max_depth": "5",
-    "eta": "0.2",
-    "gamma": "4",
-    "min_child_weight": "6",
-    "subsample": "0.8",
-    "silent": "0",
-    "objective": "binary:logistic",
-    "num_round": "100",
-}
 CSV_CHANNEL = {
     "ContentType": "csv",
     "TrainingInputMode": "File",

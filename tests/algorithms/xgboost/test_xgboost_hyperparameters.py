@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xgboost as xgb
+from support.builders import TUTORIAL_HYPERPARAMETERS as TUTORIAL
 
 from sagelocal.algorithms.xgboost.errors import AlgorithmError, UserError
 from sagelocal.algorithms.xgboost.hyperparameters import (
@@ -16,16 +17,6 @@ from sagelocal.algorithms.xgboost.hyperparameters import (
 from sagelocal.algorithms.xgboost.versions import VERSIONS
 
 MODERN = [name for name in VERSIONS if name != "1"]
-TUTORIAL = {
-    "eta": "0.2",
-    "gamma": "4",
-    "max_depth": "5",
-    "min_child_weight": "6",
-    "num_round": "100",
-    "objective": "binary:logistic",
-    "silent": "0",
-    "subsample": "0.8",
-}
 METRICS_1_3 = (
     "['accuracy', 'auc', 'aucpr', 'balanced_accuracy', 'f1', 'f1_binary', 'f1_macro', 'map', 'ndcg', "
     "'precision', 'r2', 'recall', 'precision_macro', 'precision_micro', 'recall_macro', 'recall_micro', "
