@@ -7,10 +7,14 @@ tampered with, or signed with the wrong key, and must get the exact error code t
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotoCredentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.signed_requests import (
@@ -118,7 +122,9 @@ def test_json_and_query_services_are_accepted() -> None:
 
 def test_presigned_sigv4_get_and_put_are_accepted() -> None:
     s3 = plain_client("s3", CREDS, signature_version="s3v4")
-    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "a b/€+%2F"}, ExpiresIn=60)
+    get_url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "b", "Key": "a b/€+%2F"}, ExpiresIn=60
+    )
     put_url = s3.generate_presigned_url("put_object", Params={"Bucket": "b", "Key": "up load"}, ExpiresIn=60)
     assert "X-Amz-Signature=" in get_url
     assert verifier().verify(from_url("GET", get_url), Protocol.S3, "s3").scheme == "sigv4-query"
@@ -134,9 +140,15 @@ def test_presigned_sigv2_get_is_accepted() -> None:
     assert "AWSAccessKeyId=" in url
     assert verifier().verify(from_url("GET", url), Protocol.S3, "s3").scheme == "sigv2-query"
     virtual = plain_client(
-        "s3", CREDS, endpoint="http://localhost:9090", signature_version="s3", s3={"addressing_style": "virtual"}
+        "s3",
+        CREDS,
+        endpoint="http://localhost:9090",
+        signature_version="s3",
+        s3={"addressing_style": "virtual"},
     )
-    url = virtual.generate_presigned_url("get_object", Params={"Bucket": "bucket", "Key": "k y"}, ExpiresIn=60)
+    url = virtual.generate_presigned_url(
+        "get_object", Params={"Bucket": "bucket", "Key": "k y"}, ExpiresIn=60
+    )
     assert "//bucket.localhost:9090/" in url
     verifier().verify(from_url("GET", url), Protocol.S3, "s3", host_bucket="bucket")
 
@@ -151,7 +163,9 @@ def test_sigv2_header_signed_request_is_accepted() -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     key=st.text(
-        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        min_size=1,
+        max_size=40,
     ).filter(lambda k: len(k.encode("utf-8")) <= 1024)
 )
 def test_every_key_boto3_can_sign_is_accepted(key: str) -> None:
@@ -253,12 +267,16 @@ def test_tampering_is_refused() -> None:
     assert (error.code, error.http_status) == ("XAmzContentSHA256Mismatch", 400)
 
     listing = grab(s3.list_objects_v2, Bucket="b", Prefix="a")
-    changed = IncomingRequest("GET", b"/b", b"list-type=2&prefix=b&encoding-type=url", incoming(listing).headers)
+    changed = IncomingRequest(
+        "GET", b"/b", b"list-type=2&prefix=b&encoding-type=url", incoming(listing).headers
+    )
     assert refused(verifier().verify, changed, Protocol.S3, "s3").code == "SignatureDoesNotMatch"
 
     sagemaker = client("sagemaker", CREDS)
     prepared = grab(sagemaker.describe_training_job, TrainingJobName="a")
-    error = refused(verifier().verify, incoming(prepared), Protocol.JSON, "sagemaker", body=b'{"TrainingJobName":"b"}')
+    error = refused(
+        verifier().verify, incoming(prepared), Protocol.JSON, "sagemaker", body=b'{"TrainingJobName":"b"}'
+    )
     assert error.code == "InvalidSignatureException"
 
 
@@ -284,13 +302,19 @@ def test_skewed_clock_is_refused() -> None:
     assert error.code == "InvalidSignatureException"
     assert error.message.startswith("Signature expired: ") and error.message.endswith(" - 15 min.)")
     sts = grab(client("sts", CREDS).get_caller_identity)
-    error = refused(Verifier(CREDS, clock=at(late)).verify, incoming(sts), Protocol.QUERY, "sts", body=body_of(sts))
+    error = refused(
+        Verifier(CREDS, clock=at(late)).verify, incoming(sts), Protocol.QUERY, "sts", body=body_of(sts)
+    )
     assert error.code == "SignatureDoesNotMatch" and error.message.startswith("Signature expired: ")
     early = datetime.now(UTC) - timedelta(minutes=16)
-    error = refused(Verifier(CREDS, clock=at(early)).verify, incoming(sm), Protocol.JSON, "sagemaker", body=body_of(sm))
+    error = refused(
+        Verifier(CREDS, clock=at(early)).verify, incoming(sm), Protocol.JSON, "sagemaker", body=body_of(sm)
+    )
     assert error.message.startswith("Signature not yet current: ")
     # within 15 minutes is fine
-    Verifier(CREDS, clock=at(datetime.now(UTC) + timedelta(minutes=14))).verify(incoming(s3), Protocol.S3, "s3")
+    Verifier(CREDS, clock=at(datetime.now(UTC) + timedelta(minutes=14))).verify(
+        incoming(s3), Protocol.S3, "s3"
+    )
 
 
 def test_expired_presigned_urls_are_refused() -> None:
@@ -298,14 +322,20 @@ def test_expired_presigned_urls_are_refused() -> None:
     v4 = plain_client("s3", CREDS, signature_version="s3v4")
     url = v4.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"}, ExpiresIn=60)
     error = refused(Verifier(CREDS, clock=at(later)).verify, from_url("GET", url), Protocol.S3, "s3")
-    assert (error.code, error.message, error.extra["X-Amz-Expires"]) == ("AccessDenied", "Request has expired", "60")
+    assert (error.code, error.message, error.extra["X-Amz-Expires"]) == (
+        "AccessDenied",
+        "Request has expired",
+        "60",
+    )
     v2 = plain_client("s3", CREDS, signature_version="s3")
     url = v2.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"}, ExpiresIn=60)
     error = refused(Verifier(CREDS, clock=at(later)).verify, from_url("GET", url), Protocol.S3, "s3")
     assert (error.code, error.message) == ("AccessDenied", "Request has expired")
     # a presigned URL is bound to its method, path and query
     url = v4.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"}, ExpiresIn=60)
-    assert refused(verifier().verify, from_url("DELETE", url), Protocol.S3, "s3").code == "SignatureDoesNotMatch"
+    assert (
+        refused(verifier().verify, from_url("DELETE", url), Protocol.S3, "s3").code == "SignatureDoesNotMatch"
+    )
     assert (
         refused(verifier().verify, from_url("GET", url.replace("/b/k", "/b/j")), Protocol.S3, "s3").code
         == "SignatureDoesNotMatch"
@@ -332,7 +362,9 @@ CHUNKS = [
 
 
 def example_request(seed: str = SEED) -> IncomingRequest:
-    signed = "content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;"
+    signed = (
+        "content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;"
+    )
     return IncomingRequest(
         "PUT",
         b"/examplebucket/chunkObject.txt",
@@ -390,3 +422,62 @@ def test_aws_chunked_tampering_is_refused() -> None:
     truncated.update(b"a" * 65536)
     truncated.end_chunk(CHUNKS[0][1])
     assert refused(truncated.check_complete).code == "SignatureDoesNotMatch"
+
+
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def test_aws_chunked_with_signed_trailer() -> None:
+    """STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER: the seed signed by botocore, chunk and trailer signatures
+    computed here from the AWS documentation's formulas, independently of the verifier's code."""
+    request = AWSRequest(method="PUT", url="http://127.0.0.1:9090/b/k", data=b"")
+    request.headers["X-Amz-Content-SHA256"] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+    request.headers["X-Amz-Trailer"] = "x-amz-checksum-crc32"
+    request.headers["Content-Encoding"] = "aws-chunked"
+    SigV4Auth(BotoCredentials(CREDS.access_key_id, CREDS.secret_access_key), "s3", "us-east-1").add_auth(
+        request
+    )
+    seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    timestamp = request.context["timestamp"]
+    scope = f"{timestamp[:8]}/us-east-1/s3/aws4_request"
+    key = _hmac(f"AWS4{CREDS.secret_access_key}".encode(), timestamp[:8])
+    for part in ("us-east-1", "s3", "aws4_request"):
+        key = _hmac(key, part)
+    empty = hashlib.sha256(b"").hexdigest()
+    signatures, previous = [], seed
+    for data in (b"x" * 9000, b""):
+        text = "\n".join(
+            ["AWS4-HMAC-SHA256-PAYLOAD", timestamp, scope, previous, empty, hashlib.sha256(data).hexdigest()]
+        )
+        previous = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+        signatures.append(previous)
+    trailer = [("x-amz-checksum-crc32", "AAAAAA==")]
+    text = "\n".join(
+        [
+            "AWS4-HMAC-SHA256-TRAILER",
+            timestamp,
+            scope,
+            previous,
+            hashlib.sha256(b"x-amz-checksum-crc32:AAAAAA==\n").hexdigest(),
+        ]
+    )
+    trailer_signature = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+    received = IncomingRequest(
+        "PUT",
+        b"/b/k",
+        b"",
+        (("host", "127.0.0.1:9090"), *((k.lower(), v) for k, v in request.headers.items())),
+    )
+    verified = verifier().verify(received, Protocol.S3, "s3")
+    assert verified.chunks is not None and verified.chunks.trailer
+    verified.chunks.update(b"x" * 9000)
+    verified.chunks.end_chunk(signatures[0])
+    verified.chunks.end_chunk(signatures[1])
+    assert not verified.chunks.complete
+    assert refused(
+        verified.chunks.end_trailer, [("x-amz-checksum-crc32", "BBBBBB==")], trailer_signature
+    ).code == ("SignatureDoesNotMatch")
+    verified.chunks.end_trailer(trailer, trailer_signature)
+    verified.chunks.check_complete()

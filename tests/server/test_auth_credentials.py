@@ -51,7 +51,9 @@ def test_readable_by_others_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CredentialsFileError) as caught:
         load_or_create(path)
     message = str(caught.value)
-    assert "\n" not in message and "can be read by other users (mode 0644)" in message and "delete it" in message
+    assert (
+        "\n" not in message and "can be read by other users (mode 0644)" in message and "delete it" in message
+    )
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ ENDPOINT = "http://127.0.0.1:9090"
 REGION = "us-east-1"
 
 
-class Captured(Exception):  # noqa: N818 - a signal carrying the request, not an error
+class Captured(Exception):
     def __init__(self, request: Any) -> None:
         super().__init__("captured")
         self.request = request
@@ -100,7 +100,10 @@ def from_url(method: str, url: str, *extra_headers: tuple[str, str]) -> Incoming
     """A request for a presigned URL, as curl would send it."""
     parts = urlsplit(url)
     return IncomingRequest(
-        method, parts.path.encode("latin-1"), parts.query.encode("latin-1"), (("host", parts.netloc), *extra_headers)
+        method,
+        parts.path.encode("latin-1"),
+        parts.query.encode("latin-1"),
+        (("host", parts.netloc), *extra_headers),
     )
 
 
