@@ -8,12 +8,9 @@ from typing import Any
 
 import pytest
 
-from sagelocal.aws.errors import ValidationException
-from sagelocal.service.validation import (
-    SerializationException,
-    format_validation_errors,
-    validate_create_training_job,
-)
+from sagelocal.aws.errors import SerializationException, ValidationException
+from sagelocal.aws.validation import format_validation_errors
+from sagelocal.service.validation import validate_create_training_job
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 PATTERN_NAME = "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
