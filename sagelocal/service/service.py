@@ -32,6 +32,7 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 #: How a job's algorithm runs: in a child Python process, or in a container.
 RUNNERS = ("process", "docker")
 
+
 def _epoch(value: Any) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
