@@ -36,10 +36,10 @@ def _duplicate_channel(request: dict[str, Any]) -> str | None:
 
 
 def validate_create_training_job(request: dict[str, Any], *, allow_local_instance: bool = True) -> None:
-    """Raise ValidationException, worded as SageMaker words it
-    (``1 validation error detected: Value '…' at '…' failed to satisfy constraint: …``), for every violated
-    constraint of the request. ``allow_local_instance`` lets InstanceType ``local`` through (local backends).
-    A wrongly typed value raises SerializationException (a ValidationException subclass) instead."""
+    """Raise ValidationException, worded as SageMaker words it (:func:`sagelocal.aws.validation.validate`),
+    listing every violated constraint of the request; a wrongly typed value raises SerializationException (a
+    ValidationException subclass) instead. ``allow_local_instance`` lets InstanceType ``local`` through (local
+    backends)."""
     also_allowed = {"resourceConfig.instanceType": LOCAL_INSTANCE_TYPES} if allow_local_instance else {}
     validate("sagemaker", "CreateTrainingJob", request, required=_EXTRA_REQUIRED, also_allowed=also_allowed)
     duplicate = _duplicate_channel(request)
