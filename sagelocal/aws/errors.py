@@ -38,6 +38,13 @@ class ResourceNotFound(ServiceError):
     code = "ResourceNotFound"
 
 
+class InvalidParameterException(ServiceError):
+    """CloudWatch Logs' validation error: its constraint violations carry the same ``1 validation error
+    detected: …`` text as SageMaker's ValidationException, under this code."""
+
+    code = "InvalidParameterException"
+
+
 class ResourceNotFoundException(ServiceError):
     """CloudWatch Logs' spelling, e.g. ``The specified log group does not exist.``"""
 

@@ -25,6 +25,7 @@ from sagelocal.server import (
     logs_api,
     new_request_id,
     s3_api,
+    s3_wire,
     sagemaker_api,
     sts_api,
 )
@@ -83,7 +84,7 @@ async def _dispatch(request: Request, emulator: Emulator) -> Response:
     if path == HEALTH_PATH and request.method == "GET":
         return JSONResponse({"status": "ok"})
 
-    host_bucket = s3_api.virtual_host_bucket(request.headers.get("host", ""))
+    host_bucket = s3_wire.virtual_host_bucket(request.headers.get("host", ""))
     service = signing_service(request)
     if service == "sts":
         return await sts_api.handle(request)

@@ -1,6 +1,7 @@
 """CloudWatch Logs over AWS JSON 1.1 (``X-Amz-Target: Logs_20140328.<Operation>``), served by the LogStore.
 
-Timestamps are epoch milliseconds, as CloudWatch Logs sends them.
+Each request is checked against botocore's CloudWatch Logs model before the LogStore sees it, as the service
+does. Timestamps are epoch milliseconds, as CloudWatch Logs sends them.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from typing import Any
 
 from starlette.responses import Response
 
+from sagelocal.aws.validation import validate
 from sagelocal.server import UnknownOperationException, answer_json_call
-from sagelocal.service.logstore import InvalidParameterException, LogStore
+from sagelocal.service.logstore import LogStore
 
 log = logging.getLogger("sagelocal.server")
 
@@ -19,42 +21,39 @@ TARGET_PREFIX = "Logs_20140328"
 OPERATIONS = ("DescribeLogStreams", "GetLogEvents", "FilterLogEvents", "CreateLogStream", "PutLogEvents")
 
 
-def _required_str(params: dict[str, Any], key: str) -> str:
-    value = params.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidParameterException(
-            f"1 validation error detected: Value null at '{key}' failed to satisfy constraint: "
-            "Member must not be null"
-        )
-    return value
+def _validate(operation: str, params: dict[str, Any]) -> None:
+    """The model's rules, plus one it cannot express: a group is named by ``logGroupName`` or, where the
+    operation has it, ``logGroupIdentifier``; with neither, ``logGroupName`` is the missing member."""
+    required = {} if params.get("logGroupIdentifier") else {f"{operation}Request": ("logGroupName",)}
+    validate("logs", operation, params, required=required)
 
 
 def _group(params: dict[str, Any]) -> str:
-    identifier = params.get("logGroupIdentifier")
-    if isinstance(identifier, str) and identifier and not params.get("logGroupName"):
+    identifier = str(params.get("logGroupIdentifier") or "")
+    if identifier and not params.get("logGroupName"):
         # An ARN (``arn:aws:logs:<region>:<account>:log-group:<name>``) or a plain name.
         return (
             identifier.split(":log-group:", 1)[1].removesuffix(":*")
             if ":log-group:" in identifier
             else identifier
         )
-    return _required_str(params, "logGroupName")
+    return str(params["logGroupName"])
 
 
-def _optional_int(params: dict[str, Any], key: str) -> int | None:
+def _int(params: dict[str, Any], key: str) -> int | None:
+    """A validated number member (JSON may carry ``5.0``) as an int."""
     value = params.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidParameterException(
-            f"Value '{value}' at '{key}' failed to satisfy constraint: Member must be a number"
-        )
-    return int(value)
+    return None if value is None else int(value)
 
 
 def _call(logs: LogStore, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    if operation not in OPERATIONS:
+        raise UnknownOperationException(
+            f"Unknown operation Logs_20140328.{operation}: sagelocal serves {', '.join(OPERATIONS)}."
+        )
+    _validate(operation, params)
     if operation == "DescribeLogStreams":
-        limit = _optional_int(params, "limit") or 50
+        limit = _int(params, "limit") or 50
         result = logs.describe_log_streams(
             _group(params),
             prefix=params.get("logStreamNamePrefix"),
@@ -71,43 +70,33 @@ def _call(logs: LogStore, operation: str, params: dict[str, Any]) -> dict[str, A
     if operation == "GetLogEvents":
         return logs.get_log_events(
             _group(params),
-            _required_str(params, "logStreamName"),
-            start_time=_optional_int(params, "startTime"),
-            end_time=_optional_int(params, "endTime"),
+            params["logStreamName"],
+            start_time=_int(params, "startTime"),
+            end_time=_int(params, "endTime"),
             next_token=params.get("nextToken"),
             start_from_head=bool(params.get("startFromHead", False)),
-            limit=_optional_int(params, "limit") or 10000,
+            limit=_int(params, "limit") or 10000,
         )
     if operation == "FilterLogEvents":
         return logs.filter_log_events(
             _group(params),
             stream_names=params.get("logStreamNames"),
             stream_prefix=params.get("logStreamNamePrefix"),
-            start_time=_optional_int(params, "startTime"),
-            end_time=_optional_int(params, "endTime"),
+            start_time=_int(params, "startTime"),
+            end_time=_int(params, "endTime"),
             filter_pattern=params.get("filterPattern"),
             next_token=params.get("nextToken"),
-            limit=_optional_int(params, "limit") or 10000,
+            limit=_int(params, "limit") or 10000,
         )
     if operation == "CreateLogStream":
-        logs.create_log_stream(_group(params), _required_str(params, "logStreamName"))
+        logs.create_log_stream(_group(params), params["logStreamName"])
         return {}
-    if operation == "PutLogEvents":
-        events = params.get("logEvents")
-        if not isinstance(events, list) or not events:
-            raise InvalidParameterException(
-                "1 validation error detected: Value null at 'logEvents' failed to satisfy constraint: "
-                "Member must not be null"
-            )
-        logs.put_log_events(
-            _group(params),
-            _required_str(params, "logStreamName"),
-            [(int(e["timestamp"]), str(e["message"])) for e in events],
-        )
-        return {}
-    raise UnknownOperationException(
-        f"Unknown operation Logs_20140328.{operation}: sagelocal serves {', '.join(OPERATIONS)}."
+    logs.put_log_events(
+        _group(params),
+        params["logStreamName"],
+        [(int(e["timestamp"]), str(e["message"])) for e in params["logEvents"]],
     )
+    return {}
 
 
 async def handle(operation: str, body: bytes, logs: LogStore) -> Response:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sagelocal.algorithms.xgboost.versions import DEFAULT_VERSION, VERSION_ENV, get_version
+from sagelocal.aws.refs import ImageRef
 
 if TYPE_CHECKING:
     import docker
@@ -363,13 +364,10 @@ def try_pull(client: docker.DockerClient, name: str, log: Log = print) -> str | 
 
 
 def _split_tag(name: str) -> tuple[str, str]:
-    last = name.rsplit("/", 1)[-1]
-    if "@" in last:
+    ref = ImageRef.parse(name)
+    if ref.digest:
         return name, ""
-    if ":" in last:
-        repo, _, tag = name.rpartition(":")
-        return repo, tag
-    return name, "latest"
+    return ref.location, ref.tag or "latest"
 
 
 def ensure_offline_base(client: docker.DockerClient, log: Log = print) -> str:

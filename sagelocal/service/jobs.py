@@ -19,6 +19,7 @@ from typing import Any
 from sagelocal import config
 from sagelocal.algorithms.xgboost.metric_definitions import FLOAT_PATTERN, builtin_metric_definitions
 from sagelocal.aws.errors import ResourceInUse, ValidationException
+from sagelocal.aws.refs import ImageRef
 from sagelocal.service.db import Database
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
@@ -49,8 +50,7 @@ DUPLICATE_NAME = (
 def is_builtin_xgboost(image: str | None) -> bool:
     if not image:
         return False
-    repo = image.rpartition("/")[2].partition(":")[0]
-    return repo in ("xgboost", "sagemaker-xgboost", "sagelocal-xgboost")
+    return ImageRef.parse(image).name in ("xgboost", "sagemaker-xgboost", "sagelocal-xgboost")
 
 
 def metric_definitions(request: dict[str, Any]) -> list[dict[str, str]]:

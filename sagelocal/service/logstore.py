@@ -16,17 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from sagelocal import config
-from sagelocal.aws.errors import ResourceNotFoundException, ServiceError
+from sagelocal.aws.errors import InvalidParameterException, ResourceNotFoundException
 from sagelocal.service.db import Database
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 _NO_GROUP = "The specified log group does not exist."
 _NO_STREAM = "The specified log stream does not exist."
-
-
-class InvalidParameterException(ServiceError):
-    code = "InvalidParameterException"
 
 
 def render_message(line: str) -> str:
@@ -157,19 +153,10 @@ class LogStore:
         limit: int = 50,
         next_token: str | None = None,
     ) -> dict[str, Any]:
-        if order_by not in ("LogStreamName", "LastEventTime"):
-            raise InvalidParameterException(
-                f"1 validation error detected: Value '{order_by}' at 'orderBy' failed to satisfy constraint: "
-                "Member must satisfy enum value set: [LogStreamName, LastEventTime]"
-            )
+        """``order_by`` and ``limit`` are in the model's range (``LogStreamName``/``LastEventTime``, 1–50): the
+        server checks every request against botocore's model before it gets here."""
         if order_by == "LastEventTime" and prefix:
             raise InvalidParameterException("Cannot order by LastEventTime with a logStreamNamePrefix.")
-        if not 1 <= int(limit) <= 50:
-            raise InvalidParameterException(
-                f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: "
-                f"Member must have value {'less' if int(limit) > 50 else 'greater'} than or equal to "
-                f"{50 if int(limit) > 50 else 1}"
-            )
         if not self._group_exists(group):
             raise ResourceNotFoundException(_NO_GROUP)
         sql = "SELECT * FROM log_streams WHERE grp = ?"

@@ -52,6 +52,7 @@ from sagelocal.aws.errors import (
     NoSuchKey,
     NoSuchUpload,
 )
+from sagelocal.aws.refs import S3Uri
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 #: Prefix of the on-disk names of segments that cannot be stored as themselves (see the module docstring).
@@ -109,14 +110,8 @@ class Listing:
     next_continuation_token: str | None  # opaque; pass back as continuation_token
 
 
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key/part`` -> ``("bucket", "key/part")``. Raises ValueError for anything else."""
-    if not isinstance(uri, str) or not uri.startswith("s3://"):
-        raise ValueError(f"Not an S3 URI (expected s3://bucket/key): {uri!r}")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    if not bucket:
-        raise ValueError(f"S3 URI has no bucket: {uri!r}")
-    return bucket, key
+#: ``s3://bucket/key/part`` -> ``("bucket", "key/part")``; the store's callers' name for the shared parser.
+parse_s3_uri = S3Uri.parse
 
 
 # --- names -------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 
 from sagelocal import config
 from sagelocal.aws.errors import ValidationException
+from sagelocal.aws.validation import validate
 from sagelocal.service import jobs
 from sagelocal.service.db import Database
 from sagelocal.service.logstore import TRAINING_LOG_GROUP, LogStore
@@ -30,17 +31,6 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 
 #: How a job's algorithm runs: in a child Python process, or in a container.
 RUNNERS = ("process", "docker")
-
-_SORT_BY = ("Name", "CreationTime", "Status")
-_SORT_ORDER = ("Ascending", "Descending")
-_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting")
-
-
-def _invalid(value: Any, member: str, constraint: str) -> ValidationException:
-    return ValidationException(
-        f"1 validation error detected: Value '{value}' at '{member}' "
-        f"failed to satisfy constraint: {constraint}"
-    )
 
 
 def _epoch(value: Any) -> float:
@@ -160,24 +150,12 @@ class Emulator:
         return jobs.describe_document(self._checked(self.jobs.require(name)))
 
     def list_training_jobs(self, **params: Any) -> dict[str, Any]:
-        max_results = params.get("MaxResults", 10)
-        if not isinstance(max_results, int) or max_results < 1:
-            raise _invalid(max_results, "maxResults", "Member must have value greater than or equal to 1")
-        if max_results > 100:
-            raise _invalid(max_results, "maxResults", "Member must have value less than or equal to 100")
+        validate("sagemaker", "ListTrainingJobs", params)
+        params = {key: value for key, value in params.items() if value is not None}  # null is absent
+        max_results = int(params.get("MaxResults", 10))
         sort_by = params.get("SortBy", "CreationTime")
-        if sort_by not in _SORT_BY:
-            raise _invalid(sort_by, "sortBy", f"Member must satisfy enum value set: [{', '.join(_SORT_BY)}]")
         sort_order = params.get("SortOrder", "Descending")
-        if sort_order not in _SORT_ORDER:
-            raise _invalid(
-                sort_order, "sortOrder", f"Member must satisfy enum value set: [{', '.join(_SORT_ORDER)}]"
-            )
         status = params.get("StatusEquals")
-        if status is not None and status not in _STATUSES:
-            raise _invalid(
-                status, "statusEquals", f"Member must satisfy enum value set: [{', '.join(_STATUSES)}]"
-            )
 
         self._reap_children()
         records = [self._checked(r) for r in self.jobs.all()]

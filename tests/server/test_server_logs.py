@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from support.server_fixture import Server, breast_cancer_csv
@@ -183,3 +184,54 @@ def test_training_job_writes_its_stream(sagelocal_server: Server) -> None:
     messages = [e["message"] for e in events]
     assert any(re.match(r"\[\d+\]#011train-", m) for m in messages), messages
     assert all("\t" not in m for m in messages)
+
+
+def _raw_logs_call(server: Server, operation: str, params: dict[str, object]) -> tuple[int, dict[str, str]]:
+    """A request boto3 would refuse to send (its own parameter checks), straight onto the wire."""
+    response = httpx.post(
+        server.url,
+        json=params,
+        headers={"X-Amz-Target": f"Logs_20140328.{operation}", "Content-Type": "application/x-amz-json-1.1"},
+    )
+    return response.status_code, response.json()
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "message"),
+    [
+        (
+            "PutLogEvents",
+            {"logGroupName": GROUP, "logStreamName": "s", "logEvents": []},
+            "1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 1",
+        ),
+        (
+            "GetLogEvents",
+            {"logGroupName": GROUP, "logStreamName": "a:b", "limit": 0},
+            "2 validation errors detected: Value 'a:b' at 'logStreamName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: [^:*]*; Value '0' at 'limit' failed to satisfy "
+            "constraint: Member must have value greater than or equal to 1",
+        ),
+        (
+            "DescribeLogStreams",
+            {"orderBy": "Size"},
+            "2 validation errors detected: Value null at 'logGroupName' failed to satisfy constraint: Member "
+            "must not be null; Value 'Size' at 'orderBy' failed to satisfy constraint: Member must satisfy "
+            "enum value set: [LogStreamName, LastEventTime]",
+        ),
+    ],
+)
+def test_requests_are_checked_against_the_model(
+    sagelocal_server: Server, operation: str, params: dict[str, object], message: str
+) -> None:
+    """CloudWatch Logs answers constraint violations with InvalidParameterException and SageMaker's text."""
+    status, body = _raw_logs_call(sagelocal_server, operation, params)
+    assert (status, body["__type"], body["message"]) == (400, "InvalidParameterException", message)
+
+
+def test_a_wrongly_typed_member_is_a_serialization_exception(sagelocal_server: Server) -> None:
+    status, body = _raw_logs_call(
+        sagelocal_server, "GetLogEvents", {"logGroupName": GROUP, "logStreamName": "s", "limit": "ten"}
+    )
+    assert (status, body["__type"]) == (400, "SerializationException")
+    assert body["message"] == "STRING_VALUE can not be converted to an Integer"

@@ -434,7 +434,7 @@ def localhost_subdomains(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
-def test_virtual_host_style_with_boto3(sagelocal_server: Server, localhost_subdomains: None) -> None:
+def test_virtual_host_style_with_boto3(s3, sagelocal_server: Server, localhost_subdomains: None) -> None:
     sent: list[str] = []
     s3 = sagelocal_server.client(
         "s3",

@@ -152,6 +152,33 @@ def test_describe_unknown_job(sm) -> None:
     assert error_of(excinfo) == ("ValidationException", "Requested resource not found.")
 
 
+def test_describe_and_stop_check_the_name_against_the_model(sm) -> None:
+    for call in (sm.describe_training_job, sm.stop_training_job):
+        with pytest.raises(ClientError) as excinfo:
+            call(TrainingJobName="bad_name")
+        assert error_of(excinfo) == (
+            "ValidationException",
+            "1 validation error detected: Value 'bad_name' at 'trainingJobName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+        )
+
+
+def test_list_checks_every_member_against_the_model(sagelocal_server: Server) -> None:
+    response = httpx.post(
+        sagelocal_server.url,
+        json={"MaxResults": 0, "SortOrder": "Up", "CreationTimeAfter": "yesterday"},
+        headers={"X-Amz-Target": "SageMaker.ListTrainingJobs", "Content-Type": "application/x-amz-json-1.1"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "__type": "ValidationException",
+        "message": "3 validation errors detected: Value '0' at 'maxResults' failed to satisfy constraint: "
+        "Member must have value greater than or equal to 1; Value 'yesterday' at 'creationTimeAfter' failed "
+        "to satisfy constraint: Member must be a timestamp; Value 'Up' at 'sortOrder' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [Ascending, Descending]",
+    }
+
+
 def test_stop_unknown_job(sm) -> None:
     with pytest.raises(ClientError) as excinfo:
         sm.stop_training_job(TrainingJobName="no-such-job")

@@ -9,12 +9,9 @@ from typing import Any
 import pytest
 from support.builders import tutorial_request
 
-from sagelocal.aws.errors import ValidationException
-from sagelocal.service.validation import (
-    SerializationException,
-    format_validation_errors,
-    validate_create_training_job,
-)
+from sagelocal.aws.errors import SerializationException, ValidationException
+from sagelocal.aws.validation import format_validation_errors
+from sagelocal.service.validation import validate_create_training_job
 
 PATTERN_NAME = "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 PATTERN_S3 = "Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$"

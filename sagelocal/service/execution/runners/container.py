@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from docker.errors import APIError, DockerException
 from requests.exceptions import RequestException
 
+from sagelocal.aws.refs import ImageRef
 from sagelocal.service import images
 from sagelocal.service.execution.runners.base import AlgorithmRun, RunnerError, RunOutcome, StopWatch
 
@@ -73,7 +74,7 @@ class ContainerRunner:
 
     def resolve_image(self, image_uri: str, image_version: str | None) -> str:
         """The local image name that runs ``image_uri`` (see the module docstring), made present if needed."""
-        repo = image_uri.rsplit("/", 1)[-1].split(":", 1)[0]
+        repo = ImageRef.parse(image_uri).name
         try:
             if image_version is not None and (
                 repo == images.IMAGE_REPOSITORY or not images.image_exists(self.client, image_uri)

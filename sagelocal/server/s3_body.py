@@ -1,0 +1,240 @@
+"""S3 request bodies: ``aws-chunked`` decoding (SigV4 streaming chunks and trailing checksums), Content-MD5
+and ``x-amz-checksum-*`` verification while the body is spooled to a temporary file, and the XML documents some
+operations send (``Delete``, ``CompleteMultipartUpload``)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import tempfile
+import zlib
+from typing import Any, BinaryIO, cast
+from xml.etree import ElementTree
+
+from starlette.requests import Request
+
+from sagelocal.server.s3_wire import S3Error
+
+SPOOL_MEMORY_BYTES = 1024 * 1024
+#: ``x-amz-checksum-<name>`` algorithms sagelocal verifies; others (crc32c, crc64nvme) are echoed unverified.
+_CHECKSUMS: dict[str, Any] = {"crc32": None, "sha1": hashlib.sha1, "sha256": hashlib.sha256}
+
+
+# --- chunked, checksummed bodies --------------------------------------------------------------------------
+
+
+class AwsChunkedDecoder:
+    """Incremental decoder for ``Content-Encoding: aws-chunked`` bodies.
+
+    Handles SigV4 streaming chunks (``<hex-size>;chunk-signature=<sig>\\r\\n<data>\\r\\n``), unsigned chunks
+    (``<hex-size>\\r\\n<data>\\r\\n``) and the trailer section after the final zero-size chunk
+    (``x-amz-checksum-crc32:<b64>\\r\\n``…). Signatures are not checked.
+    """
+
+    MAX_LINE = 64 * 1024
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._state = "size"
+        self._remaining = 0
+        self.trailers: dict[str, str] = {}
+
+    @property
+    def done(self) -> bool:
+        return self._state == "done"
+
+    def _line(self) -> bytes | None:
+        end = self._buffer.find(b"\r\n")
+        if end < 0:
+            if len(self._buffer) > self.MAX_LINE:
+                raise S3Error("IncompleteBody", "The aws-chunked body has a malformed chunk header.")
+            return None
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 2]
+        return line
+
+    def feed(self, data: bytes) -> bytes:
+        """Decode what ``data`` completes; return the payload bytes it yields."""
+        self._buffer += data
+        out = bytearray()
+        while True:
+            if self._state == "size":
+                line = self._line()
+                if line is None:
+                    break
+                size_text = line.split(b";", 1)[0].strip()
+                try:
+                    size = int(size_text, 16)
+                except ValueError:
+                    raise S3Error(
+                        "IncompleteBody", "The aws-chunked body has a malformed chunk header."
+                    ) from None
+                if size == 0:
+                    self._state = "trailer"
+                else:
+                    self._remaining = size
+                    self._state = "data"
+            elif self._state == "data":
+                if not self._buffer:
+                    break
+                take = min(self._remaining, len(self._buffer))
+                out += self._buffer[:take]
+                del self._buffer[:take]
+                self._remaining -= take
+                if self._remaining == 0:
+                    self._state = "crlf"
+            elif self._state == "crlf":
+                if len(self._buffer) < 2:
+                    break
+                if bytes(self._buffer[:2]) != b"\r\n":
+                    raise S3Error("IncompleteBody", "The aws-chunked body has a malformed chunk.")
+                del self._buffer[:2]
+                self._state = "size"
+            elif self._state == "trailer":
+                line = self._line()
+                if line is None:
+                    break
+                if not line.strip():
+                    self._state = "done"
+                    continue
+                name, sep, value = line.decode("latin-1").partition(":")
+                if sep:
+                    self.trailers[name.strip().lower()] = value.strip()
+            else:  # done: anything after the terminating blank line is ignored
+                self._buffer.clear()
+                break
+        return bytes(out)
+
+    def finish(self) -> None:
+        if self._state == "trailer" and not self._buffer:
+            self._state = "done"  # "0\r\n" then end of body: a client that sent no trailer section
+        if self._state != "done":
+            raise S3Error(
+                "IncompleteBody",
+                "You did not provide the number of bytes specified by the Content-Length HTTP header",
+            )
+
+
+def _is_checksum_value(header: str) -> bool:
+    return header.startswith("x-amz-checksum-") and header[15:] not in ("algorithm", "type", "mode")
+
+
+def _crc32_hasher() -> Any:
+    class _Crc32:
+        def __init__(self) -> None:
+            self.value = 0
+
+        def update(self, data: bytes) -> None:
+            self.value = zlib.crc32(data, self.value)
+
+        def digest(self) -> bytes:
+            return self.value.to_bytes(4, "big")
+
+    return _Crc32()
+
+
+class SpooledBody:
+    """A request body, decoded and spooled to a temporary file, with its MD5 and any requested checksums."""
+
+    def __init__(self) -> None:
+        # A binary file object (typeshed types SpooledTemporaryFile as IO[bytes], not BinaryIO).
+        self.file = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES))
+        self.size = 0
+        self.md5 = hashlib.md5()
+        # algorithm -> base64 digest (verified, or echoed when sagelocal cannot compute it)
+        self.checksums: dict[str, str] = {}
+
+    def close(self) -> None:
+        self.file.close()
+
+    @classmethod
+    async def read(cls, request: Request) -> SpooledBody:
+        headers = request.headers
+        encodings = [e.strip().lower() for e in headers.get("content-encoding", "").split(",") if e.strip()]
+        chunked = "aws-chunked" in encodings or headers.get("x-amz-content-sha256", "").startswith(
+            "STREAMING-"
+        )
+        wanted = {name for name in _CHECKSUMS if f"x-amz-checksum-{name}" in headers}
+        for trailer in headers.get("x-amz-trailer", "").split(","):
+            trailer = trailer.strip().lower()
+            if trailer.startswith("x-amz-checksum-") and trailer[15:] in _CHECKSUMS:
+                wanted.add(trailer[15:])
+        hashers = {name: (_crc32_hasher() if name == "crc32" else _CHECKSUMS[name]()) for name in wanted}
+
+        body = cls()
+        decoder = AwsChunkedDecoder() if chunked else None
+        try:
+            async for chunk in request.stream():
+                data = decoder.feed(chunk) if decoder else chunk
+                if data:
+                    body.file.write(data)
+                    body.size += len(data)
+                    body.md5.update(data)
+                    for hasher in hashers.values():
+                        hasher.update(data)
+            supplied = {k[15:]: v for k, v in headers.items() if _is_checksum_value(k)}
+            if decoder:
+                decoder.finish()
+                supplied.update({k[15:]: v for k, v in decoder.trailers.items() if _is_checksum_value(k)})
+                decoded_length = headers.get("x-amz-decoded-content-length")
+                if (
+                    decoded_length is not None
+                    and decoded_length.isdigit()
+                    and int(decoded_length) != body.size
+                ):
+                    raise S3Error(
+                        "IncompleteBody",
+                        "You did not provide the number of bytes specified by the Content-Length HTTP header",
+                    )
+            body._verify(headers.get("content-md5"), supplied, hashers)
+        except BaseException:
+            body.close()
+            raise
+        body.file.seek(0)
+        return body
+
+    def _verify(self, content_md5: str | None, supplied: dict[str, str], hashers: dict[str, Any]) -> None:
+        if content_md5 is not None:
+            try:
+                expected = base64.b64decode(content_md5, validate=True)
+            except ValueError:
+                expected = b""
+            if len(expected) != 16:
+                raise S3Error("InvalidDigest", "The Content-MD5 you specified was not valid.")
+            if expected != self.md5.digest():
+                raise S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.")
+        for name, value in supplied.items():
+            if name in hashers:
+                actual = base64.b64encode(hashers[name].digest()).decode()
+                if value != actual:
+                    raise S3Error(
+                        "BadDigest",
+                        f"The {name.upper()} you specified did not match the calculated checksum.",
+                    )
+                self.checksums[name] = actual
+            else:
+                self.checksums[name] = value
+
+    def checksum_headers(self) -> dict[str, str]:
+        return {f"x-amz-checksum-{name}": value for name, value in self.checksums.items()}
+
+
+# --- XML bodies -------------------------------------------------------------------------------------------
+
+
+def parse_xml(body: bytes, what: str) -> ElementTree.Element:
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        raise S3Error(
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        ) from None
+    for element in root.iter():  # drop namespaces: clients differ in whether they send S3's
+        element.tag = element.tag.rsplit("}", 1)[-1]
+    if root.tag != what:
+        raise S3Error(
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        )
+    return root
