@@ -22,7 +22,7 @@ def store() -> Any:
     from sagelocal import config
     from sagelocal.service.objectstore import ObjectStore
 
-    return ObjectStore(config.home() / "s3")
+    return ObjectStore(config.StatePaths.current().objects)
 
 
 def split_uri(uri: str) -> tuple[str, str]:

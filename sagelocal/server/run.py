@@ -18,7 +18,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9090
 #: ``--backend`` → the Emulator's runner.
 RUNNERS = {"local": "process", "docker": "docker"}
-SDK_CONFIG_NAME = "sagemaker-sdk-config.yaml"
 #: Opts the SageMaker Python SDK out of telemetry, which otherwise calls an AWS URL directly (reference §10).
 SDK_CONFIG_TEXT = """\
 # Written by `sagelocal serve`. Opts the SageMaker Python SDK out of telemetry, which would otherwise send a
@@ -94,7 +93,7 @@ def export_lines(url: str, sdk_config: Path | None = None) -> list[str]:
 
 
 def write_sdk_config(home: Path) -> Path:
-    path = home / SDK_CONFIG_NAME
+    path = config.StatePaths(home).sdk_config
     if not path.exists() or path.read_text() != SDK_CONFIG_TEXT:
         path.write_text(SDK_CONFIG_TEXT)
     return path
