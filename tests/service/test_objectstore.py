@@ -24,14 +24,8 @@ from sagelocal.aws.errors import (
     NoSuchKey,
     NoSuchUpload,
 )
-from sagelocal.service.objectstore import (
-    InvalidPart,
-    InvalidPartOrder,
-    KeyTooLongError,
-    ObjectStore,
-    parse_s3_uri,
-    valid_bucket_name,
-)
+from sagelocal.service.objectstore import InvalidPart, InvalidPartOrder, ObjectStore, parse_s3_uri
+from sagelocal.service.s3names import KeyTooLongError, valid_bucket_name
 
 
 def md5(data: bytes) -> str:

@@ -234,8 +234,8 @@ def run_job(home: Path, name: str) -> int:
         return 0
     except BaseException as e:
         traceback.print_exc()
-        failure = JobFailure(INTERNAL_SERVER_ERROR, f"sagelocal: {type(e).__name__}: {e}")
-        store.finish(name, "Failed", failure_reason=str(failure)[:1024])
+        internal = JobFailure(INTERNAL_SERVER_ERROR, f"sagelocal: {type(e).__name__}: {e}")
+        store.finish(name, "Failed", failure_reason=str(internal)[:1024])
         return 1
 
 

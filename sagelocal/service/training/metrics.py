@@ -60,10 +60,10 @@ class MetricTracker:
                     self.last[name] = (float(m.group(3)), when)
             return
         for name, regex in self._defs:
-            m = regex.search(message)
-            if m and m.groups():
+            found = regex.search(message)
+            if found and found.groups():
                 try:
-                    self.last[name] = (float(m.group(1)), when)
+                    self.last[name] = (float(found.group(1)), when)
                 except ValueError:
                     continue
 
