@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 #: The AWS account the emulator pretends to be. Any 12 digits would do; this one is AWS's documentation example.
@@ -23,3 +24,49 @@ def home() -> Path:
 
 def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    """Every path of the state folder, named once. Processes that share a ``home`` (CLI, server, the detached
+    job supervisors) share the state: ``sagelocal.db`` (jobs and log events, SQLite in WAL mode), ``s3/`` (the
+    object store), ``jobs/<name>/`` (each job's container layout and supervisor log), ``artifacts/`` (models
+    fetched from real SageMaker) and the SageMaker SDK config ``sagelocal serve`` writes."""
+
+    home: Path
+
+    @classmethod
+    def current(cls) -> StatePaths:
+        """The paths under :func:`home`."""
+        return cls(home())
+
+    @property
+    def database(self) -> Path:
+        return self.home / "sagelocal.db"
+
+    @property
+    def objects(self) -> Path:
+        """The object store's root: one folder per bucket."""
+        return self.home / "s3"
+
+    @property
+    def jobs(self) -> Path:
+        return self.home / "jobs"
+
+    def job_dir(self, name: str) -> Path:
+        """Training job ``name``'s folder: the root of its container layout."""
+        return self.jobs / name
+
+    def supervisor_log(self, name: str) -> Path:
+        """Where job ``name``'s supervisor process writes its own output (not the algorithm's: that is in the
+        log store)."""
+        return self.job_dir(name) / "supervisor.log"
+
+    def artifact_dir(self, job_name: str) -> Path:
+        """Where ``--backend sagemaker`` downloads job ``job_name``'s model."""
+        return self.home / "artifacts" / job_name
+
+    @property
+    def sdk_config(self) -> Path:
+        """The SageMaker Python SDK config ``sagelocal serve`` points SAGEMAKER_USER_CONFIG_OVERRIDE at."""
+        return self.home / "sagemaker-sdk-config.yaml"

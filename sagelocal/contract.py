@@ -1,22 +1,44 @@
-"""The /opt/ml layout a training container sees, rooted anywhere (reference §1–§3).
+"""The SageMaker container contract: the ``/opt/ml`` tree a training container sees, rooted anywhere.
 
-SageMaker writes three JSON config files (and ``checkpointconfig.json`` when asked) under
-``input/config`` and the channel data under ``input/data/<channel>``. sagelocal may root that tree elsewhere
-(``--ml-root``), so paths are host paths here, while messages show the container path
-(:meth:`Layout.container_path`), as the real image would.
+This is the one module that spells paths under ``/opt/ml``. The service writes a job's tree through it
+(``service/training/layout.py``), the docker runner mounts it at :data:`CONTAINER_ROOT`, the algorithm reads it
+(``algorithms/xgboost/entry.py``) and writes its model and failure file through it, and the supervisor reads
+those back. SageMaker writes three JSON config files (and ``checkpointconfig.json`` when asked) under
+``input/config`` and the channel data under ``input/data/<channel>``; the algorithm leaves its model in
+``model/`` (the folder SageMaker hosting mounts for serving too), extra outputs in ``output/data/`` and, when it
+fails, the FailureReason in ``output/failure`` (docs: "How Amazon SageMaker Provides Training Information",
+https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html).
+
+sagelocal may root that tree elsewhere (``--ml-root``, a job folder on the host), so paths here are host paths,
+while messages show the container path (:meth:`Layout.container_path`), as the real image would.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import posixpath
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+#: Where SageMaker mounts the tree in the container.
 CONTAINER_ROOT = "/opt/ml"
+
+HYPERPARAMETERS_FILE = "hyperparameters.json"
+INPUT_DATA_CONFIG_FILE = "inputdataconfig.json"
+RESOURCE_CONFIG_FILE = "resourceconfig.json"
+CHECKPOINT_CONFIG_FILE = "checkpointconfig.json"
+
+#: The hostname SageMaker gives the first (locally: only) training host; resourceconfig.json names it too.
+FIRST_HOST = "algo-1"
+
+
+def host_name(index: int) -> str:
+    """The hostname of training host ``index`` (1-based), as resourceconfig.json lists them."""
+    return f"algo-{index}"
 
 
 @dataclass
@@ -42,17 +64,67 @@ class Layout:
         return self.input_dir / "data"
 
     @property
+    def model_dir(self) -> Path:
+        return self.ml_root / "model"
+
+    @property
     def output_dir(self) -> Path:
         return self.ml_root / "output"
 
+    @property
+    def output_data_dir(self) -> Path:
+        return self.output_dir / "data"
+
+    @property
+    def failure_file(self) -> Path:
+        """Where a failing algorithm writes its FailureReason."""
+        return self.output_dir / "failure"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        """The default CheckpointConfig.LocalPath."""
+        return self.ml_root / "checkpoints"
+
+    @property
+    def hyperparameters_file(self) -> Path:
+        return self.config_dir / HYPERPARAMETERS_FILE
+
+    @property
+    def input_data_config_file(self) -> Path:
+        return self.config_dir / INPUT_DATA_CONFIG_FILE
+
+    @property
+    def resource_config_file(self) -> Path:
+        return self.config_dir / RESOURCE_CONFIG_FILE
+
+    @property
+    def checkpoint_config_file(self) -> Path:
+        return self.config_dir / CHECKPOINT_CONFIG_FILE
+
     def channel_dir(self, name: str) -> Path:
         return self.data_dir / name
+
+    def pipe_file(self, name: str) -> Path:
+        """What a Pipe-mode channel's FIFO is called (``<channel>_0``: the first epoch's pipe)."""
+        return self.data_dir / f"{name}_0"
+
+    def folders(self) -> list[Path]:
+        """The folders the platform creates before ``train`` starts (an image creates the same ones)."""
+        return [self.config_dir, self.data_dir, self.model_dir, self.output_data_dir, self.checkpoints_dir]
 
     def reroot(self, path: str) -> str:
         """A path from a config file: ``/opt/ml/…`` moves under ``ml_root``; others stay as they are."""
         if path == CONTAINER_ROOT or path.startswith(CONTAINER_ROOT + "/"):
             return str(self.ml_root) + path[len(CONTAINER_ROOT) :]
         return path
+
+    def host_path(self, container_path: str) -> Path | None:
+        """The host path behind an absolute container path under the root (normalised, so ``..`` cannot climb
+        out); ``None`` for any other path: a request must never name a host folder."""
+        local = posixpath.normpath(container_path) if container_path.startswith("/") else ""
+        if not (local == CONTAINER_ROOT or local.startswith(CONTAINER_ROOT + "/")):
+            return None
+        return self.ml_root / local[len(CONTAINER_ROOT) :].lstrip("/")
 
     def container_path(self, path: str | os.PathLike[str]) -> str:
         """The path as the container would name it: ``ml_root/…`` shown as ``/opt/ml/…``."""
@@ -61,6 +133,27 @@ class Layout:
         if root != CONTAINER_ROOT and (text == root or text.startswith(root.rstrip("/") + "/")):
             return CONTAINER_ROOT + text[len(root.rstrip("/")) :]
         return text
+
+    def container_text(self, text: str) -> str:
+        """``text`` (e.g. a loader's message naming the file it read) with host paths under the root shown as
+        container paths."""
+        host_root = str(self.ml_root).rstrip("/")
+        if host_root and host_root != CONTAINER_ROOT:
+            return text.replace(host_root + "/", CONTAINER_ROOT + "/")
+        return text
+
+    # --- writing (the platform's side) --------------------------------------------------------------
+
+    def write_configs(self) -> None:
+        """Create the folders and write the config files, as the platform does before ``train`` starts;
+        ``checkpointconfig.json`` only when the job has a CheckpointConfig."""
+        for folder in self.folders():
+            folder.mkdir(parents=True, exist_ok=True)
+        self.hyperparameters_file.write_text(json.dumps(self.hyperparameters))
+        self.input_data_config_file.write_text(json.dumps(self.input_data_config))
+        self.resource_config_file.write_text(json.dumps(self.resource_config))
+        if self.checkpoint_config:
+            self.checkpoint_config_file.write_text(json.dumps(self.checkpoint_config))
 
     # --- SM_* environment -------------------------------------------------------------------------
 
@@ -76,15 +169,11 @@ class Layout:
             hps[key] = _json_or_str(value)
         channels = sorted(self.input_data_config)
         env: dict[str, str] = {
-            "SM_INPUT": str(self.input_dir),
+            **self._path_env(),
             "SM_INPUT_DIR": str(self.input_dir),
             "SM_INPUT_CONFIG_DIR": str(self.config_dir),
-            "SM_INPUT_TRAINING_CONFIG_FILE": str(self.config_dir / "hyperparameters.json"),
-            "SM_INPUT_DATA_CONFIG_FILE": str(self.config_dir / "inputdataconfig.json"),
-            "SM_CHECKPOINT_CONFIG_FILE": str(self.config_dir / "checkpointconfig.json"),
-            "SM_MODEL_DIR": str(self.ml_root / "model"),
             "SM_OUTPUT_DIR": str(self.output_dir),
-            "SM_OUTPUT_DATA_DIR": str(self.output_dir / "data"),
+            "SM_OUTPUT_DATA_DIR": str(self.output_data_dir),
             "SM_OUTPUT_INTERMEDIATE_DIR": str(self.output_dir / "intermediate"),
             "SM_HOSTS": json.dumps(hosts),
             "SM_CURRENT_HOST": str(current_host),
@@ -106,6 +195,32 @@ class Layout:
                 env[key] = value
         return env
 
+    def _path_env(self) -> dict[str, str]:
+        """The ``SM_*`` variables the real XGBoost image's Dockerfile sets (aws/sagemaker-xgboost-container,
+        ``docker/*/final/Dockerfile.cpu``)."""
+        return {
+            "SM_INPUT": str(self.input_dir),
+            "SM_INPUT_TRAINING_CONFIG_FILE": str(self.hyperparameters_file),
+            "SM_INPUT_DATA_CONFIG_FILE": str(self.input_data_config_file),
+            "SM_CHECKPOINT_CONFIG_FILE": str(self.checkpoint_config_file),
+            "SM_MODEL_DIR": str(self.model_dir),
+        }
+
+
+def in_container() -> Layout:
+    """The layout as the container sees it: its paths are container paths."""
+    return Layout(Path(CONTAINER_ROOT))
+
+
+def image_folders() -> list[str]:
+    """The folders a training image creates (its Dockerfile's ``mkdir -p``)."""
+    return [str(p) for p in in_container().folders()]
+
+
+def image_env() -> dict[str, str]:
+    """The ``SM_*`` variables a training image sets (its Dockerfile's ``ENV``), as container paths."""
+    return in_container()._path_env()
+
 
 def _json_or_str(value: Any) -> Any:
     if not isinstance(value, str):
@@ -119,18 +234,13 @@ def _json_or_str(value: Any) -> Any:
 def read_layout(ml_root: str | os.PathLike[str]) -> Layout:
     """Read the config files under ``ml_root``. A missing ``input/config`` means ``{}`` hyperparameters and
     input config and a one-host resource config, as sagemaker-containers creates them (reference §1)."""
-    root = Path(ml_root)
-    layout = Layout(ml_root=root)
-    config = layout.config_dir
-    layout.hyperparameters = _read_json(config / "hyperparameters.json", {})
-    layout.input_data_config = _read_json(config / "inputdataconfig.json", {})
+    layout = Layout(ml_root=Path(ml_root))
+    layout.hyperparameters = _read_json(layout.hyperparameters_file, {})
+    layout.input_data_config = _read_json(layout.input_data_config_file, {})
     host = socket.gethostname()
-    layout.resource_config = _read_json(
-        config / "resourceconfig.json", {"current_host": host, "hosts": [host]}
-    )
-    checkpoint = config / "checkpointconfig.json"
-    if checkpoint.exists():
-        layout.checkpoint_config = _read_json(checkpoint, {})
+    layout.resource_config = _read_json(layout.resource_config_file, {"current_host": host, "hosts": [host]})
+    if layout.checkpoint_config_file.exists():
+        layout.checkpoint_config = _read_json(layout.checkpoint_config_file, {})
         local_path = layout.checkpoint_config.get("LocalPath")
         if isinstance(local_path, str):
             layout.checkpoint_config["LocalPath"] = layout.reroot(local_path)

@@ -1,1 +1,2 @@
-"""Built-in algorithms, each behind the SageMaker container contract (/opt/ml in, model and failure file out)."""
+"""Built-in algorithms, each behind the SageMaker container contract (``sagelocal.contract``): config and data
+in, model and failure file out."""

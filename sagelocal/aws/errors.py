@@ -82,3 +82,24 @@ class InvalidArgument(ServiceError):
 class InvalidRange(ServiceError):
     code = "InvalidRange"
     http_status = 416
+
+
+# --- training-job failures ----------------------------------------------------------------------------------
+
+#: FailureReason kinds SageMaker uses for platform failures: the request's fault, or the service's.
+CLIENT_ERROR = "ClientError"
+INTERNAL_SERVER_ERROR = "InternalServerError"
+
+
+class JobFailure(Exception):
+    """A failure of the platform (not of the algorithm) that ends a job Failed. ``str()`` is the job's
+    FailureReason: ``<kind>: <message>``, or the bare message when ``kind`` is ``None`` (a message that names
+    its own remedy, such as a Docker engine that is not running)."""
+
+    def __init__(self, kind: str | None, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message if self.kind is None else f"{self.kind}: {self.message}"

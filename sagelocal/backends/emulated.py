@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 
 from sagelocal import config
 from sagelocal.algorithms.xgboost.versions import image_uri_for
+from sagelocal.aws.refs import S3Uri
 from sagelocal.backends.base import BackendError, Bucket, Log, ObjectPage, StoredObject
 from sagelocal.backends.waiting import wait_until_ended
-from sagelocal.service.objectstore import parse_s3_uri
 from sagelocal.service.service import Emulator
 
 
@@ -80,7 +80,7 @@ class EmulatedBackend:
 
     def upload_input(self, path: Path, s3_prefix: str) -> str:
         path = Path(path)
-        bucket, prefix = parse_s3_uri(s3_prefix)
+        bucket, prefix = S3Uri.parse(s3_prefix)
         prefix = prefix.rstrip("/")
         self.emulator.objects.create_bucket(bucket)
         if path.is_dir():
@@ -105,7 +105,7 @@ class EmulatedBackend:
 
     def fetch_artifact(self, s3_uri: str, dest_dir: Path) -> Path:
         """The artifact's file inside the local object store (no copy is made; ``dest_dir`` is unused)."""
-        bucket, key = parse_s3_uri(s3_uri)
+        bucket, key = S3Uri.parse(s3_uri)
         self.emulator.objects.head_object(bucket, key)
         return self.emulator.objects.object_path(bucket, key)
 

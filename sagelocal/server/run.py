@@ -93,7 +93,7 @@ def export_lines(url: str, sdk_config: Path | None = None) -> list[str]:
 
 
 def write_sdk_config(home: Path) -> Path:
-    path = home / SDK_CONFIG_NAME
+    path = config.StatePaths(home).sdk_config
     if not path.exists() or path.read_text() != SDK_CONFIG_TEXT:
         path.write_text(SDK_CONFIG_TEXT)
     return path

@@ -24,8 +24,6 @@ Several processes (the HTTP server, the CLI, job supervisors) may share one stor
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import errno
 import hashlib
@@ -52,15 +50,21 @@ from sagelocal.aws.errors import (
     NoSuchKey,
     NoSuchUpload,
 )
-from sagelocal.aws.refs import S3Uri
+from sagelocal.service.s3names import (
+    LEGACY_BUCKET_RE,
+    KeyTooLongError,
+    check_key,
+    decode_name,
+    decode_token,
+    encode_segment,
+    encode_token,
+    valid_bucket_name,
+)
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
-#: Prefix of the on-disk names of segments that cannot be stored as themselves (see the module docstring).
-RESERVED_PREFIX = ".s3~"
 STAGING_DIR = ".staging"
 META_DB = ".meta.db"
 MAX_KEYS = 1000
-MAX_KEY_BYTES = 1024
 MAX_NAME_BYTES = 255
 MAX_PART_NUMBER = 10000
 _CHUNK = 1 << 20
@@ -81,10 +85,6 @@ class InvalidPart(InvalidArgument):
 
 class InvalidPartOrder(InvalidArgument):
     code = "InvalidPartOrder"
-
-
-class KeyTooLongError(InvalidArgument):
-    code = "KeyTooLongError"
 
 
 @dataclass(frozen=True)
@@ -111,54 +111,6 @@ class Listing:
 
 
 #: ``s3://bucket/key/part`` -> ``("bucket", "key/part")``; the store's callers' name for the shared parser.
-parse_s3_uri = S3Uri.parse
-
-
-# --- names -------------------------------------------------------------------------------------------
-
-_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_IPV4_RE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
-_BAD_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-_BAD_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-#: Buckets made before March 2018 in us-east-1 may hold capitals and underscores; accepted for access only.
-_LEGACY_BUCKET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
-
-
-def valid_bucket_name(name: str) -> bool:
-    """S3's rules for new buckets (general purpose buckets)."""
-    return (
-        isinstance(name, str)
-        and _BUCKET_RE.fullmatch(name) is not None
-        and ".." not in name
-        and ".-" not in name
-        and "-." not in name
-        and _IPV4_RE.fullmatch(name) is None
-        and not name.startswith(_BAD_BUCKET_PREFIXES)
-        and not name.endswith(_BAD_BUCKET_SUFFIXES)
-    )
-
-
-def _encode_segment(segment: str) -> str:
-    if segment in ("", ".", "..") or segment.startswith(RESERVED_PREFIX):
-        return RESERVED_PREFIX + segment
-    return segment
-
-
-def _decode_name(name: str) -> str:
-    return name[len(RESERVED_PREFIX) :] if name.startswith(RESERVED_PREFIX) else name
-
-
-def _check_key(key: str) -> None:
-    if not isinstance(key, str) or key == "":
-        raise InvalidArgument("An object key must not be empty.")
-    if "\x00" in key:
-        raise InvalidArgument("Object key must not contain a NUL character.")
-    try:
-        size = len(key.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise InvalidArgument("Object key is not valid UTF-8.") from None
-    if size > MAX_KEY_BYTES:
-        raise KeyTooLongError("Your key is too long")
 
 
 def _quoted(etag: str) -> str:
@@ -255,7 +207,7 @@ class ObjectStore:
     # -- paths
 
     def _bucket_dir(self, bucket: str) -> Path:
-        if not isinstance(bucket, str) or _LEGACY_BUCKET_RE.fullmatch(bucket) is None:
+        if not isinstance(bucket, str) or LEGACY_BUCKET_RE.fullmatch(bucket) is None:
             raise NoSuchBucket(_NO_SUCH_BUCKET)
         path = self.root / bucket
         if not path.is_dir() or path.is_symlink():
@@ -263,8 +215,8 @@ class ObjectStore:
         return path
 
     def _key_path(self, bucket_dir: Path, key: str) -> Path:
-        _check_key(key)
-        names = [_encode_segment(segment) for segment in key.split("/")]
+        check_key(key)
+        names = [encode_segment(segment) for segment in key.split("/")]
         for name in names:
             if len(name.encode("utf-8")) > MAX_NAME_BYTES:
                 raise KeyTooLongError(
@@ -306,7 +258,7 @@ class ObjectStore:
         for entry in os.scandir(self.root):
             if (
                 entry.name.startswith(".")
-                or _LEGACY_BUCKET_RE.fullmatch(entry.name) is None
+                or LEGACY_BUCKET_RE.fullmatch(entry.name) is None
                 or not entry.is_dir(follow_symlinks=False)
             ):
                 continue
@@ -445,8 +397,8 @@ class ObjectStore:
                 scan = []
             for entry in scan:
                 name = entry.name
-                segment = _decode_name(name)
-                if _encode_segment(segment) != name:
+                segment = decode_name(name)
+                if encode_segment(segment) != name:
                     continue  # not a name the store writes (e.g. ".s3~x" made by hand): not an object
                 try:
                     segment.encode("utf-8")
@@ -509,7 +461,7 @@ class ObjectStore:
         prefix = prefix or ""
         after = start_after or None
         if continuation_token:
-            after = _decode_token(continuation_token)
+            after = decode_token(continuation_token)
         limit = max(0, min(int(max_keys), MAX_KEYS))
         cache: dict = {}
         contents: list[ObjectInfo] = []
@@ -539,7 +491,7 @@ class ObjectStore:
         truncated = False
         if limit and last is not None and len(contents) + len(common) >= limit:
             truncated = next(iter(self._walk(bucket_dir, "", prefix, after, cache)), None) is not None
-        token = _encode_token(after) if truncated and after is not None else None
+        token = encode_token(after) if truncated and after is not None else None
         return Listing(contents, common, truncated, token)
 
     # -- multipart uploads
@@ -666,20 +618,3 @@ class ObjectStore:
         except FileNotFoundError:
             raise NoSuchUpload(_NO_SUCH_UPLOAD) from None
         shutil.rmtree(claimed, ignore_errors=True)
-
-
-def _encode_token(after: str) -> str:
-    raw = json.dumps({"v": 1, "after": after}, ensure_ascii=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> str:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        after = data["after"]
-        if data.get("v") != 1 or not isinstance(after, str):
-            raise ValueError
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise InvalidArgument("The continuation token provided is incorrect") from None
-    return after

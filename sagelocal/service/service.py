@@ -1,9 +1,10 @@
 """The emulated SageMaker service: one object the local/docker backends and the HTTP server both use.
 
-State lives under ``home``: ``sagelocal.db`` (jobs and log events, SQLite in WAL mode), ``s3/`` (the object
-store) and ``jobs/<name>/`` (each job's /opt/ml layout). Each job runs in its own detached supervisor process
-(``sagelocal.service.execution.supervisor``), so jobs outlive the process that created them; any ``Emulator`` over the
-same home (another process, a restart) sees and controls them.
+It answers the API operations; each resource kind keeps its records and documents in its own package
+(``training/``), and running jobs is ``execution/``'s business. State lives under ``home``, at the paths
+``sagelocal.config.StatePaths`` names. Each job runs in its own detached supervisor process
+(``sagelocal.service.execution.supervisor``), so jobs outlive the process that created them; any ``Emulator``
+over the same home (another process, a restart) sees and controls them.
 """
 
 from __future__ import annotations
@@ -11,23 +12,24 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import signal
-import subprocess
-import sys
-import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sagelocal import config
-from sagelocal.aws.errors import ValidationException
+from sagelocal.aws.errors import INTERNAL_SERVER_ERROR, JobFailure, ValidationException
 from sagelocal.aws.validation import validate
-from sagelocal.service import jobs
+from sagelocal.config import StatePaths
 from sagelocal.service.db import Database
+from sagelocal.service.execution import warm
+from sagelocal.service.execution.launch import Children, ColdLauncher, Launcher
+from sagelocal.service.execution.procs import process_start_time, worker_alive
 from sagelocal.service.logstore import TRAINING_LOG_GROUP, LogStore
 from sagelocal.service.objectstore import ObjectStore
-
-_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+from sagelocal.service.training import documents
+from sagelocal.service.training.store import RESOURCE_NOT_FOUND, JobRecord, JobStore
 
 #: How a job's algorithm runs: in a child Python process, or in a container.
 RUNNERS = ("process", "docker")
@@ -40,9 +42,8 @@ def _epoch(value: Any) -> float:
 
 
 class Emulator:
-    """State lives under ``home`` (default ``sagelocal.config.home()``): ``sagelocal.db`` (SQLite, WAL),
-    ``s3/`` (object store), ``jobs/<name>/`` (each job's /opt/ml layout). ``runner`` is ``"process"`` (the
-    algorithm in a child process) or ``"docker"`` (in a container)."""
+    """State lives under ``home`` (default ``sagelocal.config.home()``; see ``StatePaths``). ``runner`` is
+    ``"process"`` (the algorithm in a child process) or ``"docker"`` (in a container)."""
 
     objects: ObjectStore
     logs: LogStore
@@ -64,22 +65,20 @@ class Emulator:
         self.home.mkdir(parents=True, exist_ok=True)
         self.runner = runner
         self.allow_local_instance = allow_local_instance
-        self.db = Database(self.home / "sagelocal.db")
-        self.jobs = jobs.JobStore(self.db)
+        self.paths = StatePaths(self.home)
+        self.db = Database(self.paths.database)
+        self.jobs = JobStore(self.db)
         self.logs = LogStore(self.db)
-        self.objects = ObjectStore(self.home / "s3")
-        self._children: dict[str, Any] = {}  # subprocess.Popen, or multiprocessing.Process when warm
-        self._children_lock = threading.Lock()
-        self._launcher = None
-        if warm_start and runner == "process":
-            from sagelocal.service.execution import warm
-
-            if warm.available():
-                self._launcher = warm.WarmLauncher()
-                self._launcher.warm_up()
+        self.objects = ObjectStore(self.paths.objects)
+        self._children = Children()
+        self._launcher: Launcher = ColdLauncher()
+        if warm_start and runner == "process" and warm.available():
+            launcher = warm.WarmLauncher()
+            launcher.warm_up()
+            self._launcher = launcher
 
     def job_dir(self, name: str) -> Path:
-        return self.home / "jobs" / name
+        return self.paths.job_dir(name)
 
     # --- CreateTrainingJob ---------------------------------------------------------------------------------
 
@@ -92,54 +91,25 @@ class Emulator:
         try:
             self._spawn(name)
         except Exception as e:  # e.g. out of processes: the job fails visibly instead of hanging
-            self.jobs.finish(
-                name, "Failed", failure_reason=f"InternalServerError: sagelocal could not start the job: {e}"
-            )
+            failure = JobFailure(INTERNAL_SERVER_ERROR, f"sagelocal could not start the job: {e}")
+            self.jobs.finish(name, "Failed", failure_reason=str(failure))
         return {"TrainingJobArn": record.arn}
 
     def _spawn(self, name: str) -> None:
         job_dir = self.job_dir(name)
         if job_dir.exists():  # leftovers of an earlier job of that name whose record is gone
-            import shutil
-
             shutil.rmtree(job_dir, ignore_errors=True)
         job_dir.mkdir(parents=True, exist_ok=True)
-        if self._launcher is not None:
-            proc: Any = self._launcher.start_supervisor(self.home, name, job_dir / "supervisor.log")
-        else:
-            proc = self._start_cold(name, job_dir)
-        self.jobs.set_supervisor(name, proc.pid, jobs.process_start_time(proc.pid))
-        with self._children_lock:
-            self._children[name] = proc
-        self._reap_children()
-
-    def _start_cold(self, name: str, job_dir: Path) -> subprocess.Popen[bytes]:
-        env = dict(os.environ)
-        env["SAGELOCAL_HOME"] = str(self.home)
-        path = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = _PACKAGE_PARENT + (os.pathsep + path if path else "")
-        with open(job_dir / "supervisor.log", "ab") as log:
-            return subprocess.Popen(
-                [sys.executable, "-m", "sagelocal.service.execution.supervisor", name],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=str(job_dir),
-                start_new_session=True,
-                close_fds=True,
-            )
+        proc = self._launcher.start_supervisor(self.paths, name)
+        self.jobs.set_supervisor(name, proc.pid, process_start_time(proc.pid))
+        self._children.add(name, proc)
 
     def _reap_children(self) -> None:
-        """Collect exit statuses of supervisors this process started, so none lingers as a zombie."""
-        with self._children_lock:
-            for name, proc in list(self._children.items()):
-                if (proc.poll() if hasattr(proc, "poll") else proc.exitcode) is not None:
-                    del self._children[name]
+        self._children.reap()
 
     # --- DescribeTrainingJob / ListTrainingJobs ------------------------------------------------------------
 
-    def _checked(self, record: jobs.JobRecord) -> jobs.JobRecord:
+    def _checked(self, record: JobRecord) -> JobRecord:
         if record.terminal:
             return record
         self._reap_children()
@@ -147,7 +117,7 @@ class Emulator:
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
         self._reap_children()
-        return jobs.describe_document(self._checked(self.jobs.require(name)))
+        return documents.describe_document(self._checked(self.jobs.require(name)))
 
     def list_training_jobs(self, **params: Any) -> dict[str, Any]:
         validate("sagemaker", "ListTrainingJobs", params)
@@ -188,7 +158,7 @@ class Emulator:
             except Exception:
                 raise ValidationException("Invalid pagination token") from None
         page = records[offset : offset + max_results]
-        result: dict[str, Any] = {"TrainingJobSummaries": [jobs.summary(r) for r in page]}
+        result: dict[str, Any] = {"TrainingJobSummaries": [documents.summary(r) for r in page]}
         if offset + max_results < len(records):
             token = json.dumps({"offset": offset + max_results}).encode()
             result["NextToken"] = base64.urlsafe_b64encode(token).decode()
@@ -199,10 +169,10 @@ class Emulator:
     def stop_training_job(self, name: str) -> dict[str, Any]:
         record = self.jobs.get(name)
         if record is None:
-            raise ValidationException(jobs.RESOURCE_NOT_FOUND)
+            raise ValidationException(RESOURCE_NOT_FOUND)
         record = self._checked(record)
         before = self.jobs.request_stop(name)
-        if before.supervisor_ready and jobs.worker_alive(before.supervisor_pid, before.supervisor_start):
+        if before.supervisor_ready and worker_alive(before.supervisor_pid, before.supervisor_start):
             try:
                 os.kill(before.supervisor_pid, signal.SIGTERM)  # type: ignore[arg-type]
             except ProcessLookupError:

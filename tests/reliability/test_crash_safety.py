@@ -40,9 +40,10 @@ from support.reliability_cases import (
 from support.server_fixture import running_server
 
 from sagelocal.backends.local import LocalBackend
-from sagelocal.service import artifacts, db
-from sagelocal.service.jobs import JobStore
+from sagelocal.service import db
 from sagelocal.service.objectstore import ObjectStore
+from sagelocal.service.training import artifacts
+from sagelocal.service.training.store import JobStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -237,7 +238,7 @@ _SLOW_WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from sagelocal.service.objectstore import ObjectStore
-    from sagelocal.service import artifacts
+    from sagelocal.service.training import artifacts
 
     class Slow:
         def __init__(self):

@@ -41,7 +41,7 @@ from support.reliability_cases import (
 from support.server_fixture import clean_environ, running_server
 
 from sagelocal.backends.local import LocalBackend
-from sagelocal.service import artifacts
+from sagelocal.service.training import artifacts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MARKER = b"sagelocal-security-marker"

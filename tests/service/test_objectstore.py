@@ -24,14 +24,9 @@ from sagelocal.aws.errors import (
     NoSuchKey,
     NoSuchUpload,
 )
-from sagelocal.service.objectstore import (
-    InvalidPart,
-    InvalidPartOrder,
-    KeyTooLongError,
-    ObjectStore,
-    parse_s3_uri,
-    valid_bucket_name,
-)
+from sagelocal.aws.refs import S3Uri
+from sagelocal.service.objectstore import InvalidPart, InvalidPartOrder, ObjectStore
+from sagelocal.service.s3names import KeyTooLongError, valid_bucket_name
 
 
 def md5(data: bytes) -> str:
@@ -59,7 +54,7 @@ def store(tmp_path: Path) -> ObjectStore:
     ],
 )
 def test_parse_s3_uri(uri: str, expected: tuple[str, str]) -> None:
-    assert parse_s3_uri(uri) == expected
+    assert S3Uri.parse(uri) == expected
 
 
 @pytest.mark.parametrize(
@@ -67,7 +62,7 @@ def test_parse_s3_uri(uri: str, expected: tuple[str, str]) -> None:
 )
 def test_parse_s3_uri_rejects_other_uris(uri: str) -> None:
     with pytest.raises(ValueError):
-        parse_s3_uri(uri)
+        S3Uri.parse(uri)
 
 
 @pytest.mark.parametrize(

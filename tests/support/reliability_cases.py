@@ -299,7 +299,7 @@ def supervisor_pid(home: Path, name: str) -> int:
 
 
 def alive(pid: int) -> bool:
-    from sagelocal.service.jobs import process_start_time
+    from sagelocal.service.execution.procs import process_start_time
 
     return process_start_time(pid) is not None
 
@@ -318,7 +318,7 @@ def kill_leftover_workers(home: Path) -> None:
     failed test never leaves training running. Only processes whose pid and start time match the record."""
     import signal
 
-    from sagelocal.service.jobs import worker_alive
+    from sagelocal.service.execution.procs import worker_alive
 
     db = home / "sagelocal.db"
     if not db.exists():

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from sagelocal.algorithms.xgboost.errors import UserError
 from sagelocal.algorithms.xgboost.versions import ImageVersion
+from sagelocal.contract import INPUT_DATA_CONFIG_FILE
 
 DataFormat = Literal["csv", "libsvm", "parquet", "recordio-protobuf"]
 
@@ -62,13 +63,13 @@ _FORMATS: dict[str, DataFormat] = {
 
 def _missing_key(name: str, key: str) -> UserError:
     return UserError(
-        f"Channel '{name}' has no {key} in inputdataconfig.json "
+        f"Channel '{name}' has no {key} in {INPUT_DATA_CONFIG_FILE} "
         f"(the real image fails here with a bare KeyError: '{key}')."
     )
 
 
 def validate_channels(input_data_config: Mapping[str, Mapping[str, Any]], version: ImageVersion) -> None:
-    """Check ``inputdataconfig.json`` as ``version``'s image does. Raises UserError with the exact message."""
+    """Check the input data config as ``version``'s image does. Raises UserError with the exact message."""
     if version.legacy:
         _validate_legacy(input_data_config)
         return

@@ -3,7 +3,7 @@
 The real image hands a directory URI to XGBoost's text loader. sagelocal reads the files itself
 (pyarrow for CSV and Parquet, a small parser for LIBSVM, the SageMaker SDK's protobuf ``Record`` for
 RecordIO), several files at once, and builds the ``xgb.DMatrix`` from arrays; the checks in front of
-the loader and their messages are the image's. Paths in messages are container paths (``/opt/ml/…``).
+the loader and their messages are the image's. Paths in messages are container paths (``Layout.container_path``).
 """
 
 from __future__ import annotations

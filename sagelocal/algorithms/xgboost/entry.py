@@ -1,9 +1,9 @@
 """``train``: what the built-in XGBoost image runs when SageMaker starts it (reference §1, §3, §4, §12).
 
 ``python -m sagelocal.algorithms.xgboost train [--ml-root DIR] [--image-version V]`` reads
-the /opt/ml layout under DIR, validates, loads the channels, trains, writes ``model/xgboost-model``, and on
-failure writes ``output/failure`` (``ClientError: …`` for the customer's mistakes, ``AlgorithmError: …``
-otherwise) and exits 1.
+the container layout (``sagelocal.contract``) under DIR, validates, loads the channels, trains, writes
+``xgboost-model`` into the model folder, and on failure writes the failure file (``ClientError: …`` for the
+customer's mistakes, ``AlgorithmError: …`` otherwise) and exits 1.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sagelocal.algorithms.xgboost.errors import AlgorithmFailure, UserError
 from sagelocal.algorithms.xgboost.logs import Log
 from sagelocal.algorithms.xgboost.versions import ImageVersion, UnknownImage, get_version
-from sagelocal.contract import CONTAINER_ROOT, Layout, read_layout
+from sagelocal.contract import CONTAINER_ROOT, FIRST_HOST, Layout, read_layout
 
 FAILURE_EXIT_CODE = 1
 
@@ -27,11 +28,13 @@ FAILURE_EXIT_CODE = 1
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sagelocal.algorithms.xgboost",
-        description="Run SageMaker's built-in XGBoost algorithm over an /opt/ml layout.",
+        description=f"Run SageMaker's built-in XGBoost algorithm over an {CONTAINER_ROOT} layout.",
     )
     parser.add_argument("command", choices=["train", "serve"], help="what SageMaker passes to the image")
     parser.add_argument(
-        "--ml-root", default=CONTAINER_ROOT, help="root of the /opt/ml layout (default /opt/ml)"
+        "--ml-root",
+        default=CONTAINER_ROOT,
+        help=f"root of the {CONTAINER_ROOT} layout (default {CONTAINER_ROOT})",
     )
     parser.add_argument(
         "--image-version",
@@ -45,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``train`` (returns 0, or 1 after writing ``output/failure``) or ``serve`` (runs until stopped)."""
+    """Run ``train`` (returns 0, or 1 after writing the failure file) or ``serve`` (runs until stopped)."""
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -107,12 +110,11 @@ def _fail(
         if with_traceback:
             log.line(trace.rstrip("\n"))
         log.error(reason)
-    path = os.path.join(ml_root, "output", "failure")
-    host_root = ml_root.rstrip("/")
-    if host_root and host_root != CONTAINER_ROOT:  # e.g. a loader's message naming the file it read
-        reason = reason.replace(host_root + "/", CONTAINER_ROOT + "/")
+    layout = Layout(Path(ml_root))
+    path = layout.failure_file
+    reason = layout.container_text(reason)  # e.g. a loader's message naming the file it read
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.makedirs(path.parent, exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(reason)
     except OSError as e:
@@ -352,7 +354,7 @@ def _run_legacy(layout: Layout, version: ImageVersion, log: Log) -> None:
     cfg = hyperparameters.training_config(validated, version)
     channels.validate_channels(layout.input_data_config, version)
     data_format = channels.data_format(layout.input_data_config["train"], version)
-    hosts = layout.resource_config.get("hosts") or ["algo-1"]
+    hosts = layout.resource_config.get("hosts") or [FIRST_HOST]
 
     train_path = str(layout.channel_dir("train"))
     val_path = str(layout.channel_dir("validation"))
@@ -394,7 +396,8 @@ def _run_legacy(layout: Layout, version: ImageVersion, log: Log) -> None:
     ctx = JobContext(
         version=version,
         log=log,
-        model_dir=str(layout.ml_root / "model"),
+        model_dir=str(layout.model_dir),
+        output_data_dir=str(layout.output_data_dir),
         checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
         container_path=name_of,
         verbose_native=cfg.silent != 1,

@@ -89,10 +89,10 @@ class JobContext:
     version: ImageVersion
     log: Log
     model_dir: str
+    output_data_dir: str  # SM_OUTPUT_DATA_DIR (k-fold predictions.csv)
     checkpoint_dir: str | None = None
     container_path: Any = str  # callable: host path -> container path, for log lines
     verbose_native: bool = True  # 0.72: print XGBoost's C++ "tree pruning end" lines (silent=0)
-    output_data_dir: str | None = None  # SM_OUTPUT_DATA_DIR (k-fold predictions.csv)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -516,9 +516,8 @@ def _cross_validate(
         columns.append(np.ravel(stats.mode(predicted, axis=1, keepdims=True).mode[:, 0]))
     else:
         columns.append(predicted.mean(axis=-1))
-    output_dir = ctx.output_data_dir or os.path.join(os.path.dirname(ctx.model_dir), "output", "data")
-    os.makedirs(output_dir, exist_ok=True)
-    path = os.path.join(output_dir, "predictions.csv")
+    os.makedirs(ctx.output_data_dir, exist_ok=True)
+    path = os.path.join(ctx.output_data_dir, "predictions.csv")
     log.info(f"Storing predictions on validation set(s) in {ctx.container_path(path)}")
     np.savetxt(path, np.vstack(columns).T, delimiter=",", fmt="%f")
 

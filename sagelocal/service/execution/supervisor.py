@@ -1,7 +1,7 @@
 """The detached per-job worker: ``python -m sagelocal.service.execution.supervisor <job-name>``.
 
 Started by ``Emulator.create_training_job`` in its own session, it drives one job through SageMaker's
-phases (reference sagemaker-api §6): prepare the /opt/ml layout, make the image runnable, run ``train`` while
+phases (reference sagemaker-api §6): prepare the job's container layout, make the image runnable, run ``train`` while
 its output goes to the log store, upload the artifacts, and record the terminal state. SIGTERM
 (StopTrainingJob) stops the algorithm and ends the job Stopped. Imports stay light (no pandas/xgboost): this
 process is on the critical path of every job.
@@ -17,6 +17,20 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from sagelocal import config
+from sagelocal.algorithms.xgboost.versions import UnknownImage, version_from_image_uri
+from sagelocal.aws.errors import INTERNAL_SERVER_ERROR, JobFailure
+from sagelocal.config import StatePaths
+from sagelocal.contract import FIRST_HOST, Layout
+from sagelocal.service.db import Database
+from sagelocal.service.execution.runners.base import AlgorithmRun, Runner
+from sagelocal.service.logstore import TRAINING_LOG_GROUP, LogStore, render_message
+from sagelocal.service.objectstore import ObjectStore
+from sagelocal.service.training import artifacts
+from sagelocal.service.training import store as states
+from sagelocal.service.training.layout import build_layout, save_checkpoints
+from sagelocal.service.training.metrics import MetricTracker, metric_definitions
+
 _stop = threading.Event()
 _SIGNALS = {s.value: s.name for s in signal.Signals}
 
@@ -25,11 +39,18 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     _stop.set()
 
 
+def install_stop_handler() -> None:
+    """SIGTERM (what StopTrainingJob sends once the job is marked ready) stops the job."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 class LogWriter:
     """Buffers the algorithm's output lines and writes them to the log store in batches (every
     ``interval`` seconds or ``batch`` lines), so per-line overhead stays a list append."""
 
-    def __init__(self, logs: Any, group: str, stream: str, interval: float = 0.2, batch: int = 100) -> None:
+    def __init__(
+        self, logs: LogStore, group: str, stream: str, interval: float = 0.2, batch: int = 100
+    ) -> None:
         self.logs, self.group, self.stream = logs, group, stream
         self.interval, self.batch = interval, batch
         self._pending: list[tuple[int, str]] = []
@@ -64,10 +85,6 @@ class LogWriter:
         self.flush()
 
 
-class UploadError(Exception):
-    """The artifacts could not be stored (e.g. the output bucket does not exist). ``str()`` is the reason."""
-
-
 def failure_reason(failure_text: str | None, code: int) -> str:
     """FailureReason for an algorithm that exited ``code`` != 0: the failure file's text, prefixed
     ``AlgorithmError: `` unless it already names its kind, then ``, exit code: N``; at most 1024 chars."""
@@ -85,7 +102,8 @@ def failure_reason(failure_text: str | None, code: int) -> str:
     return (text + f", exit code: {code}")[:1024]
 
 
-def get_runner(name: str) -> Any:
+def get_runner(name: str) -> Runner:
+    # Imported on demand: each runner pulls in what only it needs (the Docker SDK for "docker").
     if name == "process":
         from sagelocal.service.execution.runners.process import ProcessRunner
 
@@ -97,51 +115,45 @@ def get_runner(name: str) -> Any:
     raise ValueError(f"unknown runner {name!r}")
 
 
-def run_job(home: Path, name: str) -> int:
-    from sagelocal.algorithms.xgboost.versions import UnknownImage, version_from_image_uri
-    from sagelocal.aws.errors import ServiceError
-    from sagelocal.service import artifacts, jobs
-    from sagelocal.service.db import Database
-    from sagelocal.service.execution.runners.base import AlgorithmRun, RunnerError
-    from sagelocal.service.layout import LayoutError, build_layout, save_checkpoints
-    from sagelocal.service.logstore import TRAINING_LOG_GROUP, LogStore, render_message
-    from sagelocal.service.objectstore import ObjectStore, parse_s3_uri
+class _Ended(Exception):
+    """The job ended Stopped before its next phase: a stop was requested (SIGTERM here, or the record says
+    Stopping) or it already ended."""
 
-    db = Database(home / "sagelocal.db")
-    store = jobs.JobStore(db)
+
+def run_job(home: Path, name: str) -> int:
+    paths = StatePaths(home)
+    db = Database(paths.database)
+    store = states.JobStore(db)
     status = store.mark_ready(name)
     record = store.require(name)
     request = record.request
-    objects = ObjectStore(home / "s3")
-    ml_root = home / "jobs" / name
-    metrics = jobs.MetricTracker(jobs.metric_definitions(request))
+    objects = ObjectStore(paths.objects)
+    ml_root = paths.job_dir(name)
+    layout = Layout(ml_root)
+    metrics = MetricTracker(metric_definitions(request))
 
     def stopped() -> bool:
         return _stop.is_set()
 
-    def upload(folder: Path, uri: str) -> None:
-        bucket, key = parse_s3_uri(uri)
-        tarball = artifacts.make_tar_gz(folder, ml_root / f".{Path(key).name}")
-        try:
-            objects.put_object(bucket, key, tarball)
-        except ServiceError as e:
-            raise UploadError(
-                f"ClientError: Data upload failed:Could not upload {uri}: {e.message}"
-            ) from None
-        finally:
-            tarball.unlink(missing_ok=True)
+    def advance(phase: tuple[str, str]) -> None:
+        """Enter the job's next phase, unless it is to stop (then raise _Ended)."""
+        if stopped() or not store.advance(name, phase):
+            raise _Ended
 
     def upload_outputs() -> None:
-        model_dir = ml_root / "model"
-        upload(model_dir, jobs.model_artifact_uri(request))
-        if artifacts.has_files(ml_root / "output" / "data"):
-            upload(ml_root / "output" / "data", jobs.output_artifact_uri(request))
+        artifacts.upload_folder(objects, layout.model_dir, artifacts.model_artifact_uri(request), ml_root)
+        if artifacts.has_files(layout.output_data_dir):
+            artifacts.upload_folder(
+                objects, layout.output_data_dir, artifacts.output_artifact_uri(request), ml_root
+            )
 
     def upload_partial_model() -> None:
         """After a stop: a model saved so far (save_model_on_termination) is still uploaded."""
-        if artifacts.has_files(ml_root / "model"):
+        if artifacts.has_files(layout.model_dir):
             try:
-                upload(ml_root / "model", jobs.model_artifact_uri(request))
+                artifacts.upload_folder(
+                    objects, layout.model_dir, artifacts.model_artifact_uri(request), ml_root
+                )
             except Exception:
                 traceback.print_exc()
 
@@ -150,19 +162,13 @@ def run_job(home: Path, name: str) -> int:
         return 0
 
     try:
-        if stopped() or not store.advance(name, jobs.PREPARING):
-            store.finish(name, "Stopped")
-            return 0
-        if stopped() or not store.advance(name, jobs.DOWNLOADING):
-            store.finish(name, "Stopped")
-            return 0
+        advance(states.PREPARING)
+        advance(states.DOWNLOADING)
         # MaxRuntimeInSeconds counts from TrainingStartTime (the instances start working), as billing does.
         runtime_start = time.monotonic()
         build_layout(ml_root, request, objects)
 
-        if stopped() or not store.advance(name, jobs.DOWNLOADING_IMAGE):
-            store.finish(name, "Stopped")
-            return 0
+        advance(states.DOWNLOADING_IMAGE)
         spec = request.get("AlgorithmSpecification") or {}
         image = spec.get("TrainingImage") or ""
         try:
@@ -173,10 +179,8 @@ def run_job(home: Path, name: str) -> int:
         runner.prepare_image(image, version)
 
         started = time.time()
-        stream = f"{name}/algo-1-{int(started)}"
-        if stopped() or not store.advance(name, jobs.TRAINING):
-            store.finish(name, "Stopped")
-            return 0
+        stream = f"{name}/{FIRST_HOST}-{int(started)}"
+        advance(states.TRAINING)
         logs = LogStore(db)
         logs.create_log_stream(TRAINING_LOG_GROUP, stream)
         writer = LogWriter(logs, TRAINING_LOG_GROUP, stream)
@@ -209,60 +213,39 @@ def run_job(home: Path, name: str) -> int:
             store.finish(name, "MaxRuntimeExceeded", final_metrics=final)
             return 0
         if outcome.exit_code != 0:
-            failure = ml_root / "output" / "failure"
+            failure = layout.failure_file
             text = failure.read_text(errors="replace") if failure.exists() else None
             store.finish(
                 name, "Failed", failure_reason=failure_reason(text, outcome.exit_code), final_metrics=final
             )
             return 0
-        if not store.advance(name, jobs.UPLOADING):
+        if not store.advance(name, states.UPLOADING):
             upload_partial_model()
             store.finish(name, "Stopped", final_metrics=final)
             return 0
         upload_outputs()
         store.finish(name, "Completed", final_metrics=final)
         return 0
-    except (LayoutError, RunnerError, UploadError) as e:
+    except _Ended:
+        store.finish(name, "Stopped")
+        return 0
+    except JobFailure as e:
         store.finish(name, "Failed", failure_reason=str(e)[:1024])
         return 0
     except BaseException as e:
         traceback.print_exc()
-        store.finish(
-            name, "Failed", failure_reason=f"InternalServerError: sagelocal: {type(e).__name__}: {e}"[:1024]
-        )
+        internal = JobFailure(INTERNAL_SERVER_ERROR, f"sagelocal: {type(e).__name__}: {e}")
+        store.finish(name, "Failed", failure_reason=str(internal)[:1024])
         return 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    install_stop_handler()
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m sagelocal.service.execution.supervisor <training-job-name>", file=sys.stderr)
         return 2
-    from sagelocal import config
-
     return run_job(config.home(), args[0])
-
-
-def detached_main(home: str, name: str, log_path: str) -> None:
-    """The supervisor started from a warm fork server (``emulator/warm.py``) instead of ``python -m``: detach
-    into its own session with its output in the job's log file, as the cold start does, then run the job."""
-    import os
-
-    from sagelocal.service.execution.warm import redirect_output
-
-    os.setsid()
-    redirect_output(log_path)
-    os.environ["SAGELOCAL_HOME"] = home
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    code = 1
-    try:
-        code = run_job(Path(home), name)
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
-PRELOAD = ["sagelocal.algorithms.xgboost.preload", "sagelocal.service.execution.supervisor"]
+from sagelocal.config import StatePaths
+from sagelocal.service.execution import supervisor
+
+PRELOAD = ["sagelocal.algorithms.xgboost.preload", "sagelocal.service.execution.warm"]
 
 
 def available() -> bool:
@@ -31,16 +36,14 @@ class WarmLauncher:
 
     def warm_up(self) -> None:
         """Start the fork server now, so the first job does not pay for its imports."""
-        from multiprocessing import forkserver
-
         forkserver.ensure_running()
 
-    def start_supervisor(self, home: Path, name: str, log_path: Path) -> Any:
-        """Start the supervisor of job ``name``; returns the ``multiprocessing.Process`` (``.pid``, ``.is_alive``)."""
-        from sagelocal.service.execution.supervisor import detached_main
-
+    def start_supervisor(self, paths: StatePaths, name: str) -> Any:
+        """Start the supervisor of job ``name``; returns the ``multiprocessing.Process`` (``.pid``, ``.exitcode``)."""
         process = self._ctx.Process(
-            target=detached_main, args=(str(home), name, str(log_path)), name=f"sagelocal-job-{name}"
+            target=detached_main,
+            args=(str(paths.home), name, str(paths.supervisor_log(name))),
+            name=f"sagelocal-job-{name}",
         )
         process.start()
         return process
@@ -55,3 +58,20 @@ def redirect_output(log_path: str) -> None:
     os.dup2(log, 2)
     os.close(null)
     os.close(log)
+
+
+def detached_main(home: str, name: str, log_path: str) -> None:
+    """The supervisor started from the warm fork server instead of ``python -m``: detach into its own session
+    with its output in the job's log file, as the cold start does, then run the job."""
+    os.setsid()
+    redirect_output(log_path)
+    os.environ["SAGELOCAL_HOME"] = home
+    supervisor.install_stop_handler()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    code = 1
+    try:
+        code = supervisor.run_job(Path(home), name)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

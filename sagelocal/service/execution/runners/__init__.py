@@ -1,1 +1,1 @@
-"""How the emulator runs an algorithm over a job's /opt/ml layout: in a child process or in a container."""
+"""How the emulator runs an algorithm over a job's container layout: in a child process or in a container."""

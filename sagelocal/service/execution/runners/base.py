@@ -1,4 +1,4 @@
-"""The seam between the job supervisor and whatever executes ``train`` over the /opt/ml layout."""
+"""The seam between the job supervisor and whatever executes ``train`` over the job's container layout."""
 
 from __future__ import annotations
 
@@ -9,17 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from sagelocal.aws.errors import JobFailure
+
 #: Seconds between SIGTERM and SIGKILL when a job is stopped or exceeds MaxRuntimeInSeconds.
 STOP_GRACE_SECONDS = 3.0
 
 
-class RunnerError(Exception):
-    """The runner could not start the algorithm (image missing, engine down…). ``str()`` is the FailureReason."""
+class RunnerError(JobFailure):
+    """The runner could not start the algorithm (image missing, engine down…)."""
 
 
 @dataclass
 class AlgorithmRun:
-    ml_root: Path  # host path of the job's /opt/ml layout
+    ml_root: Path  # host path of the job's container layout (``sagelocal.contract``)
     image_uri: str  # the request's TrainingImage
     image_version: str | None  # sagelocal's XGBoost version for that image, if it is one
     environment: dict[str, str] = field(default_factory=dict)  # request Environment

@@ -1,8 +1,8 @@
 """Runner "docker": ``train`` in a container over the job's layout, through the Docker SDK for Python.
 
-The container is what SageMaker runs: ``docker run -v <layout>:/opt/ml <image> train``, as the host user so
-every file it writes into the layout belongs to that user, with its output streamed line by line into the
-job's log. Which image runs:
+The container is what SageMaker runs: the job's layout mounted at ``contract.CONTAINER_ROOT``, ``<image> train``,
+as the host user so every file it writes into the layout belongs to that user, with its output streamed line by
+line into the job's log. Which image runs:
 
 - ``sagelocal-xgboost:<version>``: sagelocal's own image, built (or rebuilt from the current source) if
   needed;
@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 from docker.errors import APIError, DockerException
 from requests.exceptions import RequestException
 
+from sagelocal.aws.errors import CLIENT_ERROR, INTERNAL_SERVER_ERROR
 from sagelocal.aws.refs import ImageRef
+from sagelocal.contract import CONTAINER_ROOT, FIRST_HOST
 from sagelocal.service import images
 from sagelocal.service.execution.runners.base import AlgorithmRun, RunnerError, RunOutcome, StopWatch
 
@@ -34,11 +36,6 @@ if TYPE_CHECKING:
 
 #: What the Docker SDK raises when the engine refuses a request or cannot be reached.
 _ENGINE_ERRORS: tuple[type[Exception], ...] = (DockerException, RequestException, OSError)
-
-#: Where SageMaker mounts the job's layout.
-ML_ROOT = "/opt/ml"
-#: The hostname SageMaker gives the first (here: only) training host; resourceconfig.json names it too.
-HOSTNAME = "algo-1"
 
 
 def _stderr_log(line: str) -> None:
@@ -67,7 +64,7 @@ class ContainerRunner:
             try:
                 self._client = images.docker_client()
             except images.DockerUnavailable as e:
-                raise RunnerError(str(e)) from None
+                raise RunnerError(None, str(e)) from None
         return self._client
 
     # --- "Downloading the training image" ------------------------------------------------------------
@@ -83,19 +80,19 @@ class ContainerRunner:
             if images.image_exists(self.client, image_uri):
                 return image_uri
         except images.DockerUnavailable as e:
-            raise RunnerError(str(e)) from None
+            raise RunnerError(None, str(e)) from None
         except images.ImageError as e:
-            raise RunnerError(f"InternalServerError: {e}") from None
+            raise RunnerError(INTERNAL_SERVER_ERROR, str(e)) from None
         except APIError as e:
             detail = images.one_line(e)
             raise RunnerError(
-                f"InternalServerError: sagelocal could not prepare {image_uri}: {detail}"
+                INTERNAL_SERVER_ERROR, f"sagelocal could not prepare {image_uri}: {detail}"
             ) from None
         except _ENGINE_ERRORS as e:  # the engine went away mid-way
-            raise RunnerError(images.unreachable_message(e)) from None
+            raise RunnerError(None, images.unreachable_message(e)) from None
         reason = images.try_pull(self.client, image_uri, self._log)
         if reason is not None:
-            raise RunnerError(f"ClientError: Cannot pull training image {image_uri}: {reason}")
+            raise RunnerError(CLIENT_ERROR, f"Cannot pull training image {image_uri}: {reason}")
         return image_uri
 
     def _ensure_own(self, version: str) -> str:
@@ -121,8 +118,8 @@ class ContainerRunner:
                 command=["train"],
                 user=self.user,
                 environment=environment,
-                volumes={str(run.ml_root.resolve()): {"bind": ML_ROOT, "mode": "rw"}},
-                hostname=HOSTNAME,
+                volumes={str(run.ml_root.resolve()): {"bind": CONTAINER_ROOT, "mode": "rw"}},
+                hostname=FIRST_HOST,
                 init=True,  # signals reach `train` even though it is not written to be PID 1
                 log_config={"type": "json-file", "config": {}},  # readable whatever the engine's default
                 labels={"org.sagelocal.job": run.ml_root.name},
@@ -163,8 +160,8 @@ class ContainerRunner:
 def _error(what: str, exc: Exception) -> RunnerError:
     """An engine answer (APIError) names what failed; anything else means the engine went away."""
     if isinstance(exc, APIError):
-        return RunnerError(f"InternalServerError: sagelocal {what}: {images.one_line(exc)}")
-    return RunnerError(images.unreachable_message(exc))
+        return RunnerError(INTERNAL_SERVER_ERROR, f"sagelocal {what}: {images.one_line(exc)}")
+    return RunnerError(None, images.unreachable_message(exc))
 
 
 def _kill(container: Any, signal: str) -> None:

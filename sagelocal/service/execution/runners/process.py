@@ -15,12 +15,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from sagelocal.algorithms.xgboost.versions import UnknownImage, version_from_image_uri
+from sagelocal.aws.errors import CLIENT_ERROR, INTERNAL_SERVER_ERROR
+from sagelocal.service.execution.procs import python_env
 from sagelocal.service.execution.runners.base import AlgorithmRun, RunnerError, RunOutcome, StopWatch
-
-_PACKAGE_PARENT = str(Path(__file__).resolve().parents[4])
 
 
 def _parent_death_signal() -> Callable[[], None] | None:
@@ -42,17 +41,12 @@ def _parent_death_signal() -> Callable[[], None] | None:
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({k: str(v) for k, v in extra.items()})
-    env["PYTHONUNBUFFERED"] = "1"
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = _PACKAGE_PARENT + (os.pathsep + path if path else "")
-    return env
+    return python_env({**extra, "PYTHONUNBUFFERED": "1"})
 
 
 def warm() -> bool:
     """True in a supervisor started from the warm fork server: the algorithm is already imported here, so
-    forking it is far cheaper than starting a new Python (see emulator/warm.py)."""
+    forking it is far cheaper than starting a new Python (see execution/warm.py)."""
     return "sagelocal.algorithms.xgboost.preload" in sys.modules
 
 
@@ -145,7 +139,7 @@ class ProcessRunner:
             try:
                 version_from_image_uri(image_uri or "")
             except UnknownImage as e:
-                raise RunnerError(f"ClientError: {e}") from None
+                raise RunnerError(CLIENT_ERROR, str(e)) from None
 
     def run(self, run: AlgorithmRun, stop: threading.Event, deadline: float | None) -> RunOutcome:
         version = run.image_version
@@ -153,7 +147,7 @@ class ProcessRunner:
             try:
                 version = version_from_image_uri(run.image_uri).name
             except UnknownImage as e:
-                raise RunnerError(f"ClientError: {e}") from None
+                raise RunnerError(CLIENT_ERROR, str(e)) from None
         argv = ["train", "--ml-root", str(run.ml_root), "--image-version", version]
         proc: subprocess.Popen[bytes] | ForkedAlgorithm
         try:
@@ -170,7 +164,7 @@ class ProcessRunner:
                     preexec_fn=_parent_death_signal(),
                 )
         except OSError as e:
-            raise RunnerError(f"InternalServerError: could not start the algorithm: {e}") from None
+            raise RunnerError(INTERNAL_SERVER_ERROR, f"could not start the algorithm: {e}") from None
 
         assert proc.stdout is not None
         with StopWatch(stop, deadline, terminate=proc.terminate, kill=proc.kill) as watch:

@@ -74,5 +74,8 @@ def test_a_warm_job_stops_and_keeps_its_model(tmp_path: Path) -> None:
     while (desc := hot.describe_training_job(name))["TrainingJobStatus"] != "Stopped":
         assert time.monotonic() < stopped_by, (desc["TrainingJobStatus"], desc.get("FailureReason"))
         time.sleep(0.05)
-    assert transitions(desc)[-2:] == ["Stopping - Stopping the training job", "Stopped - Training job stopped"]
+    assert transitions(desc)[-2:] == [
+        "Stopping - Stopping the training job",
+        "Stopped - Training job stopped",
+    ]
     assert len(model_bytes(hot, desc)) > 0

@@ -1,6 +1,6 @@
-"""Packaging a job's outputs as SageMaker does: ``/opt/ml/model`` -> ``model.tar.gz`` and
-``/opt/ml/output/data`` -> ``output.tar.gz``, members named
-relative to the folder (``xgboost-model``, not ``./xgboost-model``).
+"""A training job's artifacts as SageMaker stores them: the layout's model folder -> ``model.tar.gz`` and its
+output data folder -> ``output.tar.gz``, members named relative to the folder (``xgboost-model``, not
+``./xgboost-model``), uploaded under ``<S3OutputPath>/<job>/output/``.
 
 "Safe": only regular files and folders go in (symlinks, devices and FIFOs are skipped, so nothing outside the
 folder can leak in), names are relative and normalized, and ownership is neutral. ``extract_tar_gz`` refuses
@@ -13,6 +13,37 @@ import os
 import stat
 import tarfile
 from pathlib import Path
+from typing import Any
+
+from sagelocal.aws.errors import CLIENT_ERROR, JobFailure, ServiceError
+from sagelocal.aws.refs import S3Uri
+from sagelocal.service.objectstore import ObjectStore
+
+
+class UploadError(JobFailure):
+    """The artifacts could not be stored (e.g. the output bucket does not exist)."""
+
+
+def model_artifact_uri(request: dict[str, Any]) -> str:
+    out = (request.get("OutputDataConfig") or {}).get("S3OutputPath", "").rstrip("/")
+    return f"{out}/{request['TrainingJobName']}/output/model.tar.gz"
+
+
+def output_artifact_uri(request: dict[str, Any]) -> str:
+    out = (request.get("OutputDataConfig") or {}).get("S3OutputPath", "").rstrip("/")
+    return f"{out}/{request['TrainingJobName']}/output/output.tar.gz"
+
+
+def upload_folder(objects: ObjectStore, folder: Path, uri: str, scratch: Path) -> None:
+    """Store ``folder`` as the gzip'd tarball ``uri``, built in ``scratch`` first. Raises UploadError."""
+    bucket, key = S3Uri.parse(uri)
+    tarball = make_tar_gz(folder, scratch / f".{Path(key).name}")
+    try:
+        objects.put_object(bucket, key, tarball)
+    except ServiceError as e:
+        raise UploadError(CLIENT_ERROR, f"Data upload failed:Could not upload {uri}: {e.message}") from None
+    finally:
+        tarball.unlink(missing_ok=True)
 
 
 def has_files(folder: Path) -> bool:

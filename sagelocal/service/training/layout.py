@@ -1,4 +1,5 @@
-"""Build a job's /opt/ml layout from its CreateTrainingJob request, as the SageMaker platform does.
+"""Build a job's container layout (``sagelocal.contract``) from its CreateTrainingJob request, as the SageMaker
+platform does.
 
 The three config JSONs have the shapes the platform writes (reference xgboost-algorithm §1–§2). File-mode
 channel data is the S3 objects under the channel's prefix with their relative key paths kept; objects are
@@ -11,27 +12,30 @@ from __future__ import annotations
 
 import json
 import os
-import posixpath
 import shutil
 from pathlib import Path
 from typing import Any
 
 from sagelocal import config
-from sagelocal.aws.errors import ServiceError
-from sagelocal.service.objectstore import ObjectStore, parse_s3_uri
+from sagelocal.aws.errors import CLIENT_ERROR, JobFailure, ServiceError
+from sagelocal.aws.refs import S3Uri
+from sagelocal.contract import CONTAINER_ROOT, Layout, host_name, in_container
+from sagelocal.service.objectstore import ObjectStore
 
-#: Where the container sees the layout; checkpointconfig.json's default LocalPath lives under it.
-CONTAINER_ML_ROOT = "/opt/ml"
-DEFAULT_CHECKPOINT_PATH = "/opt/ml/checkpoints"
+#: checkpointconfig.json's LocalPath when the request names none.
+DEFAULT_CHECKPOINT_PATH = str(in_container().checkpoints_dir)
 
 
-class LayoutError(Exception):
-    """The input data could not be provided. ``str()`` is the job's FailureReason (``ClientError: …``)."""
+class LayoutError(JobFailure):
+    """The input data could not be provided (a ``ClientError``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(CLIENT_ERROR, message)
 
 
 def _no_objects(uri: str, bucket: str, role: str) -> LayoutError:
     return LayoutError(
-        f'ClientError: Data download failed:No S3 objects found under S3 URL "{uri}" given in input data '
+        f'Data download failed:No S3 objects found under S3 URL "{uri}" given in input data '
         f"source. Please ensure that the bucket exists in the selected region ({config.region()}), that "
         f'objects exist under that S3 prefix, and that the role "{role}" has "s3:ListBucket" permissions on '
         f'bucket "{bucket}".'
@@ -39,7 +43,7 @@ def _no_objects(uri: str, bucket: str, role: str) -> LayoutError:
 
 
 def input_data_config(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """``inputdataconfig.json``: one object per channel; ``ContentType`` only when the channel set one."""
+    """The input data config file: one object per channel; ``ContentType`` only when the channel set one."""
     default_mode = (request.get("AlgorithmSpecification") or {}).get("TrainingInputMode", "File")
     result: dict[str, dict[str, Any]] = {}
     for ch in request.get("InputDataConfig") or []:
@@ -61,9 +65,9 @@ def resource_config(request: dict[str, Any]) -> dict[str, Any]:
     rc = request.get("ResourceConfig") or {}
     instance_type = rc.get("InstanceType", "local")
     count = max(1, int(rc.get("InstanceCount", 1) or 1))
-    hosts = [f"algo-{i}" for i in range(1, count + 1)]
+    hosts = [host_name(i) for i in range(1, count + 1)]
     return {
-        "current_host": "algo-1",
+        "current_host": hosts[0],
         "current_instance_type": instance_type,
         "current_group_name": "homogeneousCluster",
         "hosts": hosts,
@@ -82,20 +86,20 @@ def checkpoint_config(request: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def checkpoint_dir(ml_root: Path, request: dict[str, Any]) -> Path | None:
-    """The host folder behind CheckpointConfig.LocalPath (``/opt/ml/…`` maps under ``ml_root``). Any other
-    path, or one that climbs out of /opt/ml, is a LayoutError: the request must never name a host folder."""
+    """The host folder behind CheckpointConfig.LocalPath (a container path under the layout's root maps under
+    ``ml_root``). Any other path, or one that climbs out of the root, is a LayoutError: the request must never
+    name a host folder."""
     cc = checkpoint_config(request)
     if cc is None:
         return None
-    raw = str(cc["LocalPath"])
-    local = posixpath.normpath(raw) if raw.startswith("/") else ""
-    if not (local == CONTAINER_ML_ROOT or local.startswith(CONTAINER_ML_ROOT + "/")):
+    folder = Layout(ml_root).host_path(str(cc["LocalPath"]))
+    if folder is None:
         raise LayoutError(
-            f"ClientError: CheckpointConfig.LocalPath '{cc['LocalPath']}' is not a folder under "
-            f"{CONTAINER_ML_ROOT}; sagelocal maps only {CONTAINER_ML_ROOT} into the job (default "
+            f"CheckpointConfig.LocalPath '{cc['LocalPath']}' is not a folder under "
+            f"{CONTAINER_ROOT}; sagelocal maps only {CONTAINER_ROOT} into the job (default "
             f"{DEFAULT_CHECKPOINT_PATH})."
         )
-    return ml_root / local[len(CONTAINER_ML_ROOT) :].lstrip("/")
+    return folder
 
 
 def restore_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> None:
@@ -107,7 +111,7 @@ def restore_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectS
         return
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        bucket, prefix = parse_s3_uri(uri)
+        bucket, prefix = S3Uri.parse(uri)
         found = list(objects.iter_objects(bucket, prefix.rstrip("/") + "/" if prefix else ""))
     except (ServiceError, ValueError):
         return  # nothing saved yet
@@ -126,7 +130,7 @@ def save_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectStor
     uri = (request.get("CheckpointConfig") or {}).get("S3Uri")
     if folder is None or not uri or not folder.is_dir():
         return 0
-    bucket, prefix = parse_s3_uri(uri)
+    bucket, prefix = S3Uri.parse(uri)
     prefix = prefix.rstrip("/")
     count = 0
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
@@ -169,23 +173,21 @@ def _safe_join(root: Path, rel: str) -> Path | None:
 def _channel_objects(objects: ObjectStore, uri: str, data_type: str, role: str) -> list[tuple[str, str, str]]:
     """(bucket, key, relative path) of every object the channel delivers, in key order."""
     try:
-        bucket, prefix = parse_s3_uri(uri)
+        bucket, prefix = S3Uri.parse(uri)
     except ValueError:
-        raise LayoutError(f"ClientError: Data download failed:Invalid S3 URI '{uri}'") from None
+        raise LayoutError(f"Data download failed:Invalid S3 URI '{uri}'") from None
     if data_type == "ManifestFile":
         try:
             with objects.open_object(bucket, prefix) as f:
                 manifest = json.load(f)
             base = next(e["prefix"] for e in manifest if isinstance(e, dict) and "prefix" in e)
-            mbucket, mprefix = parse_s3_uri(base)
+            mbucket, mprefix = S3Uri.parse(base)
             keys = [e for e in manifest if isinstance(e, str)]
         except (ServiceError, ValueError, StopIteration, KeyError, TypeError) as e:
-            raise LayoutError(
-                f"ClientError: Data download failed:Unable to read manifest file {uri}: {e}"
-            ) from None
+            raise LayoutError(f"Data download failed:Unable to read manifest file {uri}: {e}") from None
         return [(mbucket, mprefix + k, k) for k in keys]
     if data_type not in ("S3Prefix", None):
-        raise LayoutError(f"ClientError: S3DataType {data_type} is not supported by sagelocal.")
+        raise LayoutError(f"S3DataType {data_type} is not supported by sagelocal.")
     try:
         found = [(bucket, o.key, _relative_path(o.key, prefix)) for o in objects.iter_objects(bucket, prefix)]
     except ServiceError:
@@ -197,18 +199,19 @@ def _channel_objects(objects: ObjectStore, uri: str, data_type: str, role: str) 
 
 
 def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> None:
-    """Create ``ml_root`` as the platform prepares /opt/ml before running ``train``. Raises LayoutError."""
-    cfg = ml_root / "input" / "config"
-    data = ml_root / "input" / "data"
-    for d in (cfg, data, ml_root / "model", ml_root / "output" / "data", ml_root / "checkpoints"):
-        d.mkdir(parents=True, exist_ok=True)
-    (cfg / "hyperparameters.json").write_text(json.dumps(dict(request.get("HyperParameters") or {})))
+    """Create the layout under ``ml_root`` as the platform prepares the container's before running ``train``.
+    Raises LayoutError."""
     channels = input_data_config(request)
-    (cfg / "inputdataconfig.json").write_text(json.dumps(channels))
-    (cfg / "resourceconfig.json").write_text(json.dumps(resource_config(request)))
     checkpoint = checkpoint_config(request)
+    layout = Layout(
+        ml_root,
+        hyperparameters=dict(request.get("HyperParameters") or {}),
+        input_data_config=channels,
+        resource_config=resource_config(request),
+        checkpoint_config=checkpoint or {},
+    )
+    layout.write_configs()
     if checkpoint is not None:
-        (cfg / "checkpointconfig.json").write_text(json.dumps(checkpoint))
         restore_checkpoints(ml_root, request, objects)
 
     role = request.get("RoleArn", config.DUMMY_ROLE_ARN)
@@ -216,35 +219,34 @@ def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -
         name = ch["ChannelName"]
         if name in (".", ".."):
             raise LayoutError(
-                f"ClientError: Channel name '{name}' cannot be used as a folder name in "
-                f"{CONTAINER_ML_ROOT}/input/data."
+                f"Channel name '{name}' cannot be used as a folder name in {in_container().data_dir}."
             )
         source = ch.get("DataSource") or {}
         s3 = source.get("S3DataSource")
         if s3 is None:
             raise LayoutError(
-                f"ClientError: Channel '{name}' uses a data source sagelocal does not support "
+                f"Channel '{name}' uses a data source sagelocal does not support "
                 f"({', '.join(source) or 'none'}); use S3DataSource."
             )
         items = _channel_objects(objects, s3["S3Uri"], s3.get("S3DataType", "S3Prefix"), role)
         if channels[name]["TrainingInputMode"] == "Pipe":
-            with open(data / f"{name}_0", "wb") as out:
+            with open(layout.pipe_file(name), "wb") as out:
                 for bucket, key, _ in items:
                     with open(objects.object_path(bucket, key), "rb") as src:
                         shutil.copyfileobj(src, out, 1 << 20)
             continue
-        channel_dir = data / name
+        channel_dir = layout.channel_dir(name)
         channel_dir.mkdir(parents=True, exist_ok=True)
         for bucket, key, rel in items:
             dest = _safe_join(channel_dir, rel)
             if dest is None:
                 raise LayoutError(
-                    f"ClientError: Data download failed:S3 key: s3://{bucket}/{key} cannot be written "
+                    f"Data download failed:S3 key: s3://{bucket}/{key} cannot be written "
                     "to the channel folder"
                 )
             try:
                 _place(objects.object_path(bucket, key), dest)
             except (ServiceError, OSError) as e:
                 raise LayoutError(
-                    f"ClientError: Data download failed:Could not download s3://{bucket}/{key}: {e}"
+                    f"Data download failed:Could not download s3://{bucket}/{key}: {e}"
                 ) from None

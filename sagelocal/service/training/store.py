@@ -4,26 +4,22 @@ A job moves through SageMaker's secondary statuses (reference sagemaker-api §6)
 stays ``InProgress``; the terminal states are Completed, Failed and Stopped. Every change is one short write
 transaction that closes the current SecondaryStatusTransition (its EndTime) and opens the next, so readers in
 other processes always see a consistent document. This module imports nothing heavy: the supervisor uses it.
+The documents rendered from a record are in ``documents.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sagelocal import config
-from sagelocal.algorithms.xgboost.metric_definitions import FLOAT_PATTERN, builtin_metric_definitions
 from sagelocal.aws.errors import ResourceInUse, ValidationException
-from sagelocal.aws.refs import ImageRef
 from sagelocal.service.db import Database
+from sagelocal.service.execution.procs import worker_alive
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
-ACTIVE = frozenset({"InProgress", "Stopping"})
 
 # The happy path, in order (2024–2026 sequence).
 STARTING = ("Starting", "Starting the training job")
@@ -46,112 +42,6 @@ DUPLICATE_NAME = (
     "Training job names must be unique within an AWS account and region, and a training job with this name "
     "already exists"
 )
-
-def is_builtin_xgboost(image: str | None) -> bool:
-    if not image:
-        return False
-    return ImageRef.parse(image).name in ("xgboost", "sagemaker-xgboost", "sagelocal-xgboost")
-
-
-def metric_definitions(request: dict[str, Any]) -> list[dict[str, str]]:
-    spec = request.get("AlgorithmSpecification") or {}
-    if spec.get("MetricDefinitions"):
-        return list(spec["MetricDefinitions"])
-    if is_builtin_xgboost(spec.get("TrainingImage")):
-        return builtin_metric_definitions()
-    return []
-
-
-_ROUND = re.compile(r"\[[0-9]+\]")
-_BUILTIN_METRIC = re.compile(r"#011(train|validation)-([A-Za-z0-9_\-]+):" + FLOAT_PATTERN)
-
-
-class MetricTracker:
-    """Applies the job's metric regexes to each log line and keeps the last value of each metric.
-
-    For the built-in definitions one scan of the line finds every ``#011<set>-<metric>:<value>`` pair,
-    which gives the same values as applying the 66 regexes one by one, at a fraction of the cost."""
-
-    def __init__(self, definitions: list[dict[str, str]]) -> None:
-        self._defs: list[tuple[str, re.Pattern[str]]] = []
-        for d in definitions:
-            try:
-                self._defs.append((d["Name"], re.compile(d["Regex"])))
-            except (KeyError, re.error):
-                continue
-        self._builtin = bool(definitions) and definitions == builtin_metric_definitions()
-        self._names = {name for name, _ in self._defs}
-        self.last: dict[str, tuple[float, float]] = {}
-
-    def feed(self, message: str, when: float) -> None:
-        if self._builtin:
-            if "#011" not in message:
-                return
-            first_round = _ROUND.search(message)
-            if first_round is None:
-                return
-            for m in _BUILTIN_METRIC.finditer(message, first_round.end()):
-                name = f"{m.group(1)}:{m.group(2)}"
-                if name in self._names:
-                    self.last[name] = (float(m.group(3)), when)
-            return
-        for name, regex in self._defs:
-            m = regex.search(message)
-            if m and m.groups():
-                try:
-                    self.last[name] = (float(m.group(1)), when)
-                except ValueError:
-                    continue
-
-    def final(self) -> list[dict[str, Any]]:
-        """FinalMetricDataList, in definition order, times as epoch seconds."""
-        order = [name for name, _ in self._defs]
-        return [
-            {"MetricName": n, "Value": self.last[n][0], "Timestamp": self.last[n][1]}
-            for n in order
-            if n in self.last
-        ]
-
-
-# --- process identity (dead-worker detection) --------------------------------------------------------------
-
-
-def process_start_time(pid: int) -> str | None:
-    """An identity for the running process ``pid``: its start time as the OS reports it. ``None`` when no such
-    process is running (zombies count as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] in ("Z", "X"):
-            return None
-        return fields[19]
-    except FileNotFoundError:
-        return None
-    except OSError:
-        pass
-    try:
-        import psutil  # not on Linux: slower, optional
-
-        p = psutil.Process(pid)
-        if p.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return repr(p.create_time())
-    except Exception:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return None
-        return "unknown"
-
-
-def worker_alive(pid: int | None, start: str | None) -> bool:
-    if pid is None:
-        return False
-    current = process_start_time(pid)
-    if current is None:
-        return False
-    return start in (None, "unknown") or current == start
 
 
 # --- records ----------------------------------------------------------------------------------------------
@@ -381,127 +271,3 @@ class JobStore:
             )
         # Re-check inside the write: the worker may have finished the job just before exiting.
         return self.finish(record.name, "Failed", failure_reason=reason)
-
-
-# --- the DescribeTrainingJob document -----------------------------------------------------------------------
-
-
-def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
-
-
-def model_artifact_uri(request: dict[str, Any]) -> str:
-    out = (request.get("OutputDataConfig") or {}).get("S3OutputPath", "").rstrip("/")
-    return f"{out}/{request['TrainingJobName']}/output/model.tar.gz"
-
-
-def output_artifact_uri(request: dict[str, Any]) -> str:
-    out = (request.get("OutputDataConfig") or {}).get("S3OutputPath", "").rstrip("/")
-    return f"{out}/{request['TrainingJobName']}/output/output.tar.gz"
-
-
-def _input_data_config(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    result = []
-    for ch in channels:
-        ch = json.loads(json.dumps(ch))
-        s3 = (ch.get("DataSource") or {}).get("S3DataSource")
-        if s3 is not None:
-            s3.setdefault("S3DataDistributionType", "FullyReplicated")
-        ch.setdefault("CompressionType", "None")
-        ch.setdefault("RecordWrapperType", "None")
-        result.append(ch)
-    return result
-
-
-def describe_document(record: JobRecord) -> dict[str, Any]:
-    req = record.request
-    spec = dict(req.get("AlgorithmSpecification") or {})
-    spec.setdefault("TrainingInputMode", "File")
-    spec["MetricDefinitions"] = metric_definitions(req)
-    spec.setdefault("EnableSageMakerMetricsTimeSeries", False)
-    resource = dict(req.get("ResourceConfig") or {})
-    resource.setdefault("InstanceCount", 1)
-    resource.setdefault("VolumeSizeInGB", 30)
-    stopping = dict(req.get("StoppingCondition") or {})
-    stopping.setdefault("MaxRuntimeInSeconds", 86400)
-
-    doc: dict[str, Any] = {
-        "TrainingJobName": record.name,
-        "TrainingJobArn": record.arn,
-        "ModelArtifacts": {"S3ModelArtifacts": model_artifact_uri(req)},
-        "TrainingJobStatus": record.status,
-        "SecondaryStatus": record.secondary_status,
-    }
-    if record.failure_reason is not None and record.status == "Failed":
-        doc["FailureReason"] = record.failure_reason
-    doc["HyperParameters"] = dict(req.get("HyperParameters") or {})
-    doc["AlgorithmSpecification"] = spec
-    doc["RoleArn"] = req.get("RoleArn", config.DUMMY_ROLE_ARN)
-    if req.get("InputDataConfig"):
-        doc["InputDataConfig"] = _input_data_config(req["InputDataConfig"])
-    doc["OutputDataConfig"] = dict(req.get("OutputDataConfig") or {})
-    doc["ResourceConfig"] = resource
-    for key in ("VpcConfig",):
-        if req.get(key):
-            doc[key] = req[key]
-    doc["StoppingCondition"] = stopping
-    doc["CreationTime"] = _dt(record.creation_time)
-    if record.training_start_time is not None:
-        doc["TrainingStartTime"] = _dt(record.training_start_time)
-    if record.training_end_time is not None:
-        doc["TrainingEndTime"] = _dt(record.training_end_time)
-    doc["LastModifiedTime"] = _dt(record.last_modified_time)
-    transitions = []
-    for t in record.transitions:
-        item: dict[str, Any] = {"Status": t["Status"], "StartTime": _dt(t["StartTime"])}
-        if "EndTime" in t:
-            item["EndTime"] = _dt(t["EndTime"])
-        item["StatusMessage"] = t["StatusMessage"]
-        transitions.append(item)
-    doc["SecondaryStatusTransitions"] = transitions
-    if record.final_metrics:
-        doc["FinalMetricDataList"] = [
-            {"MetricName": m["MetricName"], "Value": float(m["Value"]), "Timestamp": _dt(m["Timestamp"])}
-            for m in record.final_metrics
-        ]
-    doc["EnableNetworkIsolation"] = bool(req.get("EnableNetworkIsolation", False))
-    doc["EnableInterContainerTrafficEncryption"] = bool(
-        req.get("EnableInterContainerTrafficEncryption", False)
-    )
-    doc["EnableManagedSpotTraining"] = bool(req.get("EnableManagedSpotTraining", False))
-    for key in (
-        "CheckpointConfig",
-        "DebugHookConfig",
-        "DebugRuleConfigurations",
-        "TensorBoardOutputConfig",
-        "ExperimentConfig",
-        "ProfilerConfig",
-        "ProfilerRuleConfigurations",
-        "Environment",
-        "RetryStrategy",
-        "RemoteDebugConfig",
-        "InfraCheckConfig",
-    ):
-        if req.get(key) is not None:
-            doc[key] = req[key]
-    if record.training_start_time is not None and record.training_end_time is not None:
-        seconds = max(1, round(record.training_end_time - record.training_start_time))
-        doc["TrainingTimeInSeconds"] = seconds
-        doc["BillableTimeInSeconds"] = seconds
-    if req.get("Tags"):
-        doc["Tags"] = req["Tags"]
-    return doc
-
-
-def summary(record: JobRecord) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "TrainingJobName": record.name,
-        "TrainingJobArn": record.arn,
-        "CreationTime": _dt(record.creation_time),
-    }
-    if record.training_end_time is not None:
-        item["TrainingEndTime"] = _dt(record.training_end_time)
-    item["LastModifiedTime"] = _dt(record.last_modified_time)
-    item["TrainingJobStatus"] = record.status
-    item["SecondaryStatus"] = record.secondary_status
-    return item
