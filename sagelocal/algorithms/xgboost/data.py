@@ -115,16 +115,16 @@ def channel_files(path: str, version: ImageVersion, log: Log, name_of: PathNamer
     if version.file_rule == "first_leaf":
         leaf = first_leaf(path) if os.path.isdir(path) else path
         if os.path.isfile(leaf):
-            files = [leaf]
+            leaves = [leaf]
         else:
-            files = [
+            leaves = [
                 os.path.join(leaf, n)
                 for n in sorted(os.listdir(leaf))
                 if os.path.isfile(os.path.join(leaf, n))
             ]
         if not version.legacy:
             log.info(f"files path: {name_of(leaf)}")
-        return files
+        return leaves
 
     log.info(f"File path {name_of(path)} of input files")
     files: list[str] = []
@@ -331,7 +331,7 @@ def _read_csv_file(path: str, delimiter: str) -> Any:
             raise
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)
     table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
-    columns = [np.array([_strtof(v) for v in c.to_pylist()], dtype=np.float32) for c in table.columns]
+    columns = [np.array([_strtof(v or "") for v in c.to_pylist()], dtype=np.float32) for c in table.columns]
     return np.column_stack(columns) if columns else np.empty((0, 0), dtype=np.float32)
 
 
@@ -378,7 +378,7 @@ def load_csv(files: Sequence[str], delimiter: str, csv_weights: bool) -> LoadedD
         raise UserError(f"Failed to load csv data with exception:\n{e}") from None
 
 
-def _read_libsvm_file(path: str) -> tuple[list[float], list[float], list[int], list[float], list[int]]:
+def _read_libsvm_file(path: str) -> tuple[list[float], list[float], list[int], list[int], list[float]]:
     labels: list[float] = []
     weights: list[float] = []
     indptr: list[int] = [0]
@@ -491,6 +491,7 @@ def _read_recordio_file(path: str) -> tuple[list[Any], list[float]]:
         for record in common.read_records(f):
             tensor = _tensor(record.features, "values")
             values = np.array(tensor.values, dtype=np.float32)
+            row: Any
             if len(tensor.keys):
                 width = int(tensor.shape[0]) if len(tensor.shape) else int(max(tensor.keys)) + 1
                 row = sp.csr_matrix(

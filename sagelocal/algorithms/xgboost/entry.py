@@ -308,6 +308,7 @@ def _concat(a: Any, b: Any | None) -> Any:
 
     if b is None:
         return a
+    features: Any
     if sp.issparse(a.features) or sp.issparse(b.features):
         features = sp.vstack([sp.csr_matrix(a.features), sp.csr_matrix(b.features)]).tocsr()
     else:
@@ -409,6 +410,8 @@ def _entries(loaded: Any) -> int:
     import numpy as np
     import scipy.sparse as sp
 
-    if sp.issparse(loaded.features):
-        return int(loaded.features.nnz)
-    return int(np.count_nonzero(~np.isnan(loaded.features)))
+    features: Any = loaded.features
+    if sp.issparse(features):
+        sparse: Any = features  # issparse narrows to scipy-stubs' SparseABC, which does not declare nnz
+        return int(sparse.nnz)
+    return int(np.count_nonzero(~np.isnan(features)))

@@ -225,8 +225,8 @@ def _log_pruning(model: Any, log: Log) -> None:
 
 def _make_checkpointer(ctx: JobContext, start: int) -> Any:
     base = _callbacks_base()
-    directory = ctx.checkpoint_dir
-    assert directory is not None
+    directory: str = ctx.checkpoint_dir or ""
+    assert directory
     fmt = ctx.version if ctx.version.serialization == "ubjson" else _BINARY_OF[ctx.version.name]
 
     class Checkpointer(base):  # type: ignore[misc, valid-type]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.auth import EMPTY_SHA256_HASH  # type: ignore[import-untyped]
+from botocore.auth import EMPTY_SHA256_HASH
 
 from sagelocal.server.auth.errors import Protocol, mismatch
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from botocore.auth import SIGV4_TIMESTAMP  # type: ignore[import-untyped]
+from botocore.auth import SIGV4_TIMESTAMP
 
 from sagelocal.aws.errors import ServiceError
 

@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from botocore.auth import (  # type: ignore[import-untyped]
+from botocore.auth import (
     SIGV4_TIMESTAMP,
     HmacV1Auth,
     HmacV1QueryAuth,
@@ -21,8 +21,8 @@ from botocore.auth import (  # type: ignore[import-untyped]
     SigV4Auth,
     SigV4QueryAuth,
 )
-from botocore.awsrequest import AWSRequest, HTTPHeaders  # type: ignore[import-untyped]
-from botocore.credentials import Credentials as BotocoreCredentials  # type: ignore[import-untyped]
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.credentials import Credentials as BotocoreCredentials
 
 from sagelocal.server.auth.chunks import ChunkSignatureVerifier
 from sagelocal.server.auth.errors import (
@@ -64,23 +64,23 @@ class _AsSigned:
         return request.headers
 
 
-class _SigV4(_AsSigned, SigV4Auth):  # type: ignore[misc]
+class _SigV4(_AsSigned, SigV4Auth):
     pass
 
 
-class _S3SigV4(_AsSigned, S3SigV4Auth):  # type: ignore[misc]
+class _S3SigV4(_AsSigned, S3SigV4Auth):
     pass
 
 
-class _SigV4Query(_AsSigned, SigV4QueryAuth):  # type: ignore[misc]
+class _SigV4Query(_AsSigned, SigV4QueryAuth):
     pass
 
 
-class _S3SigV4Query(_AsSigned, S3SigV4QueryAuth):  # type: ignore[misc]
+class _S3SigV4Query(_AsSigned, S3SigV4QueryAuth):
     pass
 
 
-class _HmacV1(HmacV1Auth):  # type: ignore[misc]
+class _HmacV1(HmacV1Auth):
     """V2 with the request's own ``Date`` (botocore stamps the current time when signing)."""
 
     def __init__(self, credentials: Any, date: str) -> None:
@@ -91,7 +91,7 @@ class _HmacV1(HmacV1Auth):  # type: ignore[misc]
         return self._date
 
 
-class _HmacV1Query(HmacV1QueryAuth):  # type: ignore[misc]
+class _HmacV1Query(HmacV1QueryAuth):
     """V2 presigned, with the URL's own ``Expires`` (botocore computes now + expires when signing)."""
 
     def __init__(self, credentials: Any, expires: str) -> None:
@@ -269,7 +269,8 @@ class Verifier:
                 headers[name] = value
         aws_request = AWSRequest(method=request.method.upper(), url="http://sagelocal" + request.url_path())
         aws_request.headers = headers
-        aws_request.params = list(pairs)
+        # botocore's canonical query string accepts a list of pairs here and keeps repeated keys.
+        aws_request.params = list(pairs)  # type: ignore[assignment]
         aws_request.data = body or b""
         return aws_request, absent
 

@@ -37,7 +37,7 @@ def process_start_time(pid: int) -> str | None:
     except OSError:
         pass
     try:
-        import psutil  # type: ignore[import-untyped]  # not on Linux: slower, optional
+        import psutil  # not on Linux: slower, optional
 
         p = psutil.Process(pid)
         if p.status() == psutil.STATUS_ZOMBIE:

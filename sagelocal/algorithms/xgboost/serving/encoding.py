@@ -206,7 +206,7 @@ def _recordio(predictions: list[dict[str, Any]]) -> bytes:
     from sagelocal.algorithms.xgboost.data import _record_module
 
     _record_module()  # imports the SDK quietly
-    from sagemaker.amazon.record_pb2 import Record  # type: ignore[import-untyped]
+    from sagemaker.amazon.record_pb2 import Record
 
     records = io.BytesIO()
     out = io.BytesIO()

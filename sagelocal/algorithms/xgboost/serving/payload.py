@@ -111,7 +111,7 @@ def csv_matrix(body: bytes, log: Log) -> Any:
 
 def libsvm_matrix(body: bytes) -> Any:
     import numpy as np
-    from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+    from scipy.sparse import csr_matrix
 
     rows: list[int] = []
     cols: list[str] = []
@@ -129,7 +129,7 @@ def libsvm_matrix(body: bytes) -> Any:
 def recordio_matrix(body: bytes) -> Any:
     """The ``values`` tensors of the records (the SageMaker SDK's ``Record`` protobuf stands in for mlio)."""
     import numpy as np
-    import scipy.sparse as sp  # type: ignore[import-untyped]
+    import scipy.sparse as sp
 
     from sagelocal.algorithms.xgboost.data import _record_module, _tensor
 

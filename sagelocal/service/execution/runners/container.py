@@ -23,6 +23,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from docker.errors import APIError, DockerException
+from docker.types import LogConfig
 from requests.exceptions import RequestException
 
 from sagelocal.aws.errors import CLIENT_ERROR, INTERNAL_SERVER_ERROR
@@ -121,7 +122,7 @@ class ContainerRunner:
                 volumes={str(run.ml_root.resolve()): {"bind": CONTAINER_ROOT, "mode": "rw"}},
                 hostname=FIRST_HOST,
                 init=True,  # signals reach `train` even though it is not written to be PID 1
-                log_config={"type": "json-file", "config": {}},  # readable whatever the engine's default
+                log_config=LogConfig(type="json-file", config={}),  # readable whatever the engine's default
                 labels={"org.sagelocal.job": run.ml_root.name},
             )
         except _ENGINE_ERRORS as e:
