@@ -65,7 +65,7 @@ _NUMBER_KINDS = ("integer", "long", "float", "double")
 @functools.cache
 def _model(service: str) -> dict[str, Any]:
     # botocore is imported here, not at the top: it is a large import that ``sagelocal --help`` need not pay.
-    from botocore.loaders import Loader  # botocore ships no type hints
+    from botocore.loaders import Loader
 
     model: dict[str, Any] = Loader().load_service_model(service, "service-2")
     return model

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sagelocal.algorithms.xgboost.logs import Log
 from sagelocal.algorithms.xgboost.serving import encoding, loading, payload
 from sagelocal.algorithms.xgboost.serving.rules import ServingRules
-from sagelocal.contract import ServingEnv
+from sagelocal.contract import CONTAINER_ROOT, ServingEnv
 
 HTML = "text/html; charset=utf-8"
 
@@ -75,8 +75,8 @@ class ScoringService:
     def env_paths(self, text: str) -> str:
         """Host paths under the ml root as the container names them."""
         root = str(self.env.ml_root).rstrip("/")
-        if root and root != "/opt/ml":
-            text = text.replace(root + "/", "/opt/ml/")
+        if root and root != CONTAINER_ROOT:
+            text = text.replace(root + "/", CONTAINER_ROOT + "/")
         return text
 
     def ping(self) -> Reply:
