@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from sagelocal.algorithms.xgboost import tables
 from sagelocal.algorithms.xgboost.errors import UserError
+from sagelocal.algorithms.xgboost.params import check_metric_threshold
 
 _LINEAR = "Linear updater should be one of these options: 'shotgun', 'coor_descent'."  # (sic)
 _UPDATE = "process_type 'update' can only be used with updater 'refresh' and 'prune'"
@@ -139,16 +140,7 @@ def _eval_metric(cfg: Mapping[str, Any]) -> Any:
                 + "."
             )
         if "@" in metric:
-            name, threshold = metric.split("@")[0].strip(), metric.split("@")[1].strip()
-            if name not in tables.THRESHOLD_METRICS:
-                raise UserError(
-                    f"Metric '{metric}' is not supported. Parameter 'eval_metric' with customized threshold "
-                    "should be one of these options: 'error', 'ndcg', 'map'."
-                )
-            try:
-                float(threshold)
-            except ValueError:
-                raise UserError(f"Threshold value 't' in '{name}@t' expects float input.") from None
+            check_metric_threshold(metric)
     return metrics
 
 

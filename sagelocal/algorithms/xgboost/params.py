@@ -34,20 +34,26 @@ def _refuse_gpu(categories: Sequence[Any], value: Any) -> bool:
     return value in categories
 
 
+def check_metric_threshold(metric: str) -> None:
+    """``<metric>@<t>``: only error, ndcg and map take a threshold, and it must be a float (both the 0.72 image and
+    the open-source toolkit word it so)."""
+    name, threshold = metric.split("@")[0].strip(), metric.split("@")[1].strip()
+    if name not in tables.THRESHOLD_METRICS:
+        raise UserError(
+            f"Metric '{metric}' is not supported. Parameter 'eval_metric' with customized threshold "
+            "should be one of these options: 'error', 'ndcg', 'map'."
+        )
+    try:
+        float(threshold)
+    except ValueError:
+        raise UserError(f"Threshold value 't' in '{name}@t' expects float input.") from None
+
+
 def _eval_metric_range(metrics: Sequence[Any], metric: str) -> bool:
     if "<function" in metric:
         raise UserError(f"User defined evaluation metric {metric} is not supported yet.")
     if "@" in metric:
-        name, threshold = metric.split("@")[0].strip(), metric.split("@")[1].strip()
-        if name not in tables.THRESHOLD_METRICS:
-            raise UserError(
-                f"Metric '{metric}' is not supported. Parameter 'eval_metric' with customized threshold "
-                "should be one of these options: 'error', 'ndcg', 'map'."
-            )
-        try:
-            float(threshold)
-        except ValueError:
-            raise UserError(f"Threshold value 't' in '{name}@t' expects float input.") from None
+        check_metric_threshold(metric)
         return True
     return metric in metrics
 
