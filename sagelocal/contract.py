@@ -11,6 +11,14 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-ru
 
 sagelocal may root that tree elsewhere (``--ml-root``, a job folder on the host), so paths here are host paths,
 while messages show the container path (:meth:`Layout.container_path`), as the real image would.
+
+A job sees a container, not the host. Every path a request can name (an ``SM_*`` variable of its
+``Environment``, a channel, a CheckpointConfig.LocalPath, a config file named by one of those) is a *container*
+path, and :meth:`Layout.resolve` is the one function that turns a container path into a host path. Rooted on the
+host, it treats the job's folder as the container's file system: ``/opt/ml/…`` is the job folder and any other
+absolute path (the container's own ``/tmp``, say) lies under the job's :data:`ROOTFS_DIR`; relative paths start
+from the image's working directory, and ``..`` stops at ``/`` as it does in any file system. So no request can
+name a host path: there is no container path whose host path leaves the job's folder.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import shutil
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +35,11 @@ from typing import Any
 
 #: Where SageMaker mounts the tree in the container.
 CONTAINER_ROOT = "/opt/ml"
+#: The image's working directory (docker/Dockerfile ``WORKDIR``): where relative container paths start.
+CONTAINER_WORKDIR = CONTAINER_ROOT
+#: Inside a job's folder on the host, the folder that holds the rest of the container's file system: a container
+#: path outside /opt/ml (``/tmp/x``) is ``<job folder>/.rootfs/tmp/x`` there.
+ROOTFS_DIR = ".rootfs"
 
 HYPERPARAMETERS_FILE = "hyperparameters.json"
 INPUT_DATA_CONFIG_FILE = "inputdataconfig.json"
@@ -112,55 +126,89 @@ class Layout:
         """The folders the platform creates before ``train`` starts (an image creates the same ones)."""
         return [self.config_dir, self.data_dir, self.model_dir, self.output_data_dir, self.checkpoints_dir]
 
-    def reroot(self, path: str) -> str:
-        """A path from a config file: ``/opt/ml/…`` moves under ``ml_root``; others stay as they are."""
-        if path == CONTAINER_ROOT or path.startswith(CONTAINER_ROOT + "/"):
-            return str(self.ml_root) + path[len(CONTAINER_ROOT) :]
-        return path
+    @property
+    def confined(self) -> bool:
+        """True when the tree is rooted on the host (a job folder), False inside a container, whose own file
+        system is the confinement."""
+        return self.ml_root != Path(CONTAINER_ROOT)
 
-    def host_path(self, container_path: str) -> Path | None:
-        """The host path behind an absolute container path under the root (normalised, so ``..`` cannot climb
-        out); ``None`` for any other path: a request must never name a host folder."""
-        local = posixpath.normpath(container_path) if container_path.startswith("/") else ""
-        if not (local == CONTAINER_ROOT or local.startswith(CONTAINER_ROOT + "/")):
-            return None
-        return self.ml_root / local[len(CONTAINER_ROOT) :].lstrip("/")
+    @property
+    def rootfs(self) -> Path:
+        """The host folder that stands for the container's ``/`` outside /opt/ml (see :data:`ROOTFS_DIR`)."""
+        return self.ml_root / ROOTFS_DIR if self.confined else Path("/")
+
+    def resolve(self, container_path: str | os.PathLike[str]) -> Path:
+        """The host path behind ``container_path`` (absolute, or relative to the image's working directory).
+
+        The path is normalised as the container's kernel would (``..`` at ``/`` stays at ``/``), then
+        ``/opt/ml/…`` maps under ``ml_root`` and every other path under :attr:`rootfs`. The result is therefore
+        inside the job's folder whatever the input: this is the only way a request's path becomes a host path.
+        Raises :class:`ContainerPathError` if a link on disk would carry it out (sagelocal never creates one)."""
+        local = normalise(os.fspath(container_path))
+        if not self.confined:
+            return Path(local)
+        if local == CONTAINER_ROOT or local.startswith(CONTAINER_ROOT + "/"):
+            host = self.ml_root / local[len(CONTAINER_ROOT) :].lstrip("/")
+        else:
+            host = self.rootfs / local.lstrip("/")
+        real_root = os.path.realpath(self.ml_root)
+        real = os.path.realpath(host)
+        if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
+            raise ContainerPathError(f"{local} leads out of the job's folder through a link")
+        return host
 
     def container_path(self, path: str | os.PathLike[str]) -> str:
-        """The path as the container would name it: ``ml_root/…`` shown as ``/opt/ml/…``."""
+        """The path as the container would name it: ``ml_root/.rootfs/x`` as ``/x``, ``ml_root/…`` as
+        ``/opt/ml/…``."""
         text = str(path)
-        root = str(self.ml_root)
-        if root != CONTAINER_ROOT and (text == root or text.startswith(root.rstrip("/") + "/")):
-            return CONTAINER_ROOT + text[len(root.rstrip("/")) :]
+        if not self.confined:
+            return text
+        for host_root, container_root in self._roots():
+            if text == host_root or text.startswith(host_root + "/"):
+                rest = text[len(host_root) :]
+                return (container_root.rstrip("/") + rest) or "/"
         return text
 
     def container_text(self, text: str) -> str:
-        """``text`` (e.g. a loader's message naming the file it read) with host paths under the root shown as
-        container paths."""
-        host_root = str(self.ml_root).rstrip("/")
-        if host_root and host_root != CONTAINER_ROOT:
-            return text.replace(host_root + "/", CONTAINER_ROOT + "/")
+        """``text`` (e.g. a loader's message naming the file it read) with host paths inside the job's folder
+        shown as container paths."""
+        if not self.confined:
+            return text
+        for host_root, container_root in self._roots():
+            text = text.replace(host_root + "/", container_root.rstrip("/") + "/")
         return text
+
+    def _roots(self) -> list[tuple[str, str]]:
+        """(host folder, container folder), the innermost first."""
+        return [(str(self.rootfs).rstrip("/"), "/"), (str(self.ml_root).rstrip("/"), CONTAINER_ROOT)]
 
     # --- writing (the platform's side) --------------------------------------------------------------
 
     def write_configs(self) -> None:
         """Create the folders and write the config files, as the platform does before ``train`` starts;
-        ``checkpointconfig.json`` only when the job has a CheckpointConfig."""
+        ``checkpointconfig.json`` only when the job has a CheckpointConfig. The platform's files win over
+        whatever is in their place (e.g. restored checkpoints when CheckpointConfig.LocalPath is /opt/ml)."""
         for folder in self.folders():
-            folder.mkdir(parents=True, exist_ok=True)
-        self.hyperparameters_file.write_text(json.dumps(self.hyperparameters))
-        self.input_data_config_file.write_text(json.dumps(self.input_data_config))
-        self.resource_config_file.write_text(json.dumps(self.resource_config))
+            make_folder(self.ml_root, folder)
+        files = {
+            self.hyperparameters_file: self.hyperparameters,
+            self.input_data_config_file: self.input_data_config,
+            self.resource_config_file: self.resource_config,
+        }
         if self.checkpoint_config:
-            self.checkpoint_config_file.write_text(json.dumps(self.checkpoint_config))
+            files[self.checkpoint_config_file] = self.checkpoint_config
+        for path, document in files.items():
+            clear_path(path)
+            path.write_text(json.dumps(document))
 
     # --- SM_* environment -------------------------------------------------------------------------
 
     def sm_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
         """The ``SM_*`` variables sagemaker-containers exports for this layout (reference §3), as host paths.
 
-        A variable already set in ``environ`` (default ``os.environ``) wins, e.g. ``SM_MODEL_DIR``."""
+        A variable already set in ``environ`` (default ``os.environ``: the request's Environment) wins, e.g.
+        ``SM_MODEL_DIR``, as in the image; one that names a path (:func:`is_path_variable`) is a container path
+        and goes through :meth:`resolve`, so it stays inside the job's folder."""
         environ = os.environ if environ is None else environ
         hosts = self.resource_config.get("hosts") or [socket.gethostname()]
         current_host = self.resource_config.get("current_host") or hosts[0]
@@ -192,7 +240,7 @@ class Layout:
             env[f"SM_CHANNEL_{name.upper()}"] = str(self.channel_dir(name))
         for key, value in environ.items():
             if key.startswith("SM_"):
-                env[key] = value
+                env[key] = str(self.resolve(value)) if is_path_variable(key) else value
         return env
 
     def _path_env(self) -> dict[str, str]:
@@ -205,6 +253,47 @@ class Layout:
             "SM_CHECKPOINT_CONFIG_FILE": str(self.checkpoint_config_file),
             "SM_MODEL_DIR": str(self.model_dir),
         }
+
+
+class ContainerPathError(ValueError):
+    """A container path that cannot be resolved inside the job's folder."""
+
+
+#: ``SM_*`` variables that name a path, besides ``SM_CHANNEL_<name>`` and ``SM_…_DIR`` / ``SM_…_FILE``.
+_PATH_VARIABLES = frozenset({"SM_INPUT"})
+
+
+def is_path_variable(name: str) -> bool:
+    """Whether ``SM_*`` variable ``name`` holds a path: ``SM_CHANNEL_<name>``, any ``…_DIR`` or ``…_FILE``
+    (``SM_MODEL_DIR``, ``SM_INPUT_TRAINING_CONFIG_FILE``, ``SM_CHECKPOINT_CONFIG_FILE``…) and ``SM_INPUT``."""
+    return name in _PATH_VARIABLES or name.startswith("SM_CHANNEL_") or name.endswith(("_DIR", "_FILE"))
+
+
+def normalise(container_path: str) -> str:
+    """``container_path`` as an absolute, normalised container path: relative paths start from
+    :data:`CONTAINER_WORKDIR`; ``..`` never climbs above ``/``."""
+    local = posixpath.normpath(posixpath.join(CONTAINER_WORKDIR, container_path))
+    return "/" + local.lstrip("/")  # POSIX keeps a leading "//"; the container's kernel does not
+
+
+def make_folder(root: Path, folder: Path) -> None:
+    """Create ``folder`` (inside ``root``) and its parents, replacing any file that stands where one of them
+    must be: the platform's folders win over restored checkpoint objects."""
+    root.mkdir(parents=True, exist_ok=True)
+    current = root
+    for part in folder.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink() or (current.exists() and not current.is_dir()):
+            current.unlink()
+        current.mkdir(exist_ok=True)
+
+
+def clear_path(path: Path) -> None:
+    """Remove whatever is at ``path`` (a file, a link or a folder), so that a new file can take its place."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
 
 
 def in_container() -> Layout:
@@ -243,7 +332,7 @@ def read_layout(ml_root: str | os.PathLike[str]) -> Layout:
         layout.checkpoint_config = _read_json(layout.checkpoint_config_file, {})
         local_path = layout.checkpoint_config.get("LocalPath")
         if isinstance(local_path, str):
-            layout.checkpoint_config["LocalPath"] = layout.reroot(local_path)
+            layout.checkpoint_config["LocalPath"] = str(layout.resolve(local_path))
     return layout
 
 
@@ -296,11 +385,11 @@ def read_serving_env(
     ml_root: str | os.PathLike[str], environ: Mapping[str, str] | None = None, port: int | None = None
 ) -> ServingEnv:
     """The serving variables from ``environ`` (default ``os.environ``). ``port`` (a command-line override)
-    wins over ``SAGEMAKER_BIND_TO_PORT``; ``SM_MODEL_DIR`` under ``/opt/ml`` is rerooted at ``ml_root``."""
+    wins over ``SAGEMAKER_BIND_TO_PORT``; ``SM_MODEL_DIR`` is a container path (:meth:`Layout.resolve`)."""
     environ = os.environ if environ is None else environ
     root = Path(ml_root)
     layout = Layout(ml_root=root)
-    model_dir = Path(layout.reroot(environ.get(MODEL_DIR_ENV) or f"{CONTAINER_ROOT}/model"))
+    model_dir = layout.resolve(environ.get(MODEL_DIR_ENV) or f"{CONTAINER_ROOT}/model")
     return ServingEnv(
         ml_root=root,
         model_dir=model_dir,
@@ -311,6 +400,7 @@ def read_serving_env(
         ensemble=environ.get(ENSEMBLE_ENV, "true") == "true",
         max_content_length=int(environ.get(MAX_CONTENT_LENGTH_ENV, str(DEFAULT_MAX_CONTENT_LENGTH))),
     )
+
 
 def prepare_image(environ: Mapping[str, str]) -> None:
     """Lay out /opt/ml in a training image (docker/Dockerfile) from this contract, and check the ``SM_*`` paths

@@ -151,7 +151,7 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
     log.info("Running XGBoost Sagemaker in algorithm mode")
 
     env = layout.sm_env(environ)
-    _reread_configs(layout, env, environ)
+    _reread_configs(layout, env)
     train_path = env["SM_CHANNEL_TRAIN"]  # a job without a train channel fails here, with a bare KeyError
     val_path = env.get("SM_CHANNEL_VALIDATION")
     hosts = json.loads(env["SM_HOSTS"])
@@ -248,28 +248,27 @@ def _check_dask_gpu(
         )
 
 
-def _reread_configs(layout: Layout, env: Mapping[str, str], environ: Mapping[str, str]) -> None:
+def _reread_configs(layout: Layout, env: Mapping[str, str]) -> None:
     """``SM_INPUT_TRAINING_CONFIG_FILE``, ``SM_INPUT_DATA_CONFIG_FILE`` and ``SM_CHECKPOINT_CONFIG_FILE``
-    set in the environment name the files the image reads."""
+    set in the environment name the files the image reads. ``env`` is :meth:`Layout.sm_env`'s, so each is a
+    container path already resolved inside the job's folder."""
+    defaults = layout.sm_env({})
     for key, attr in (
         ("SM_INPUT_TRAINING_CONFIG_FILE", "hyperparameters"),
         ("SM_INPUT_DATA_CONFIG_FILE", "input_data_config"),
         ("SM_CHECKPOINT_CONFIG_FILE", "checkpoint_config"),
     ):
-        path = environ.get(key)
-        if not path or os.path.abspath(path) == os.path.abspath(env_default(layout, key)):
+        path = env[key]
+        if path == defaults[key]:
             continue
-        if os.path.exists(path):
+        if os.path.isfile(path):
             with open(path, encoding="utf-8") as f:
                 setattr(layout, attr, json.load(f))
-            if attr == "checkpoint_config" and isinstance(layout.checkpoint_config.get("LocalPath"), str):
-                layout.checkpoint_config["LocalPath"] = layout.reroot(layout.checkpoint_config["LocalPath"])
+            local_path = layout.checkpoint_config.get("LocalPath")
+            if attr == "checkpoint_config" and isinstance(local_path, str):
+                layout.checkpoint_config["LocalPath"] = str(layout.resolve(local_path))
         elif attr == "checkpoint_config":
             layout.checkpoint_config = {}
-
-
-def env_default(layout: Layout, key: str) -> str:
-    return layout.sm_env({})[key]
 
 
 def _load(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -519,7 +520,12 @@ def _cross_validate(
     os.makedirs(ctx.output_data_dir, exist_ok=True)
     path = os.path.join(ctx.output_data_dir, "predictions.csv")
     log.info(f"Storing predictions on validation set(s) in {ctx.container_path(path)}")
-    np.savetxt(path, np.vstack(columns).T, delimiter=",", fmt="%f")
+    # Written aside, then renamed: the folder may hold a channel's files, which are the object store's own
+    # (hardlinked), and writing through one would change the stored object.
+    fd, tmp = tempfile.mkstemp(dir=ctx.output_data_dir, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as f:
+        np.savetxt(f, np.vstack(columns).T, delimiter=",", fmt="%f")
+    os.replace(tmp, path)
 
 
 def _cv_line(version: ImageVersion, num_round: int, histories: list[Any]) -> str:

@@ -12,7 +12,7 @@ import threading
 from typing import Any, Protocol
 
 from sagelocal.config import StatePaths
-from sagelocal.service.execution.procs import python_env
+from sagelocal.service.execution.procs import SAFE_PYTHON_FLAGS, python_env
 
 
 class Launcher(Protocol):
@@ -29,7 +29,7 @@ class ColdLauncher:
         env = python_env({"SAGELOCAL_HOME": str(paths.home)})
         with open(paths.supervisor_log(name), "ab") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "sagelocal.service.execution.supervisor", name],
+                [sys.executable, *SAFE_PYTHON_FLAGS, "-m", "sagelocal.service.execution.supervisor", name],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -11,10 +11,17 @@ from pathlib import Path
 #: The folder that holds the ``sagelocal`` package this process runs.
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[3])
 
+#: A child Python runs in a job's folder, which holds files a request chose (restored checkpoint objects may
+#: land anywhere under /opt/ml). ``-P`` keeps that working directory off ``sys.path``, so no such file can
+#: shadow a module (https://docs.python.org/3/using/cmdline.html#cmdoption-P).
+SAFE_PYTHON_FLAGS = ("-P",)
+
 
 def python_env(extra: Mapping[str, str]) -> dict[str, str]:
     """This process's environment plus ``extra``, with this ``sagelocal`` first on PYTHONPATH: a child
-    ``python -m sagelocal…`` runs the same code as its parent whatever its working directory (a job folder)."""
+    ``python -m sagelocal…`` runs the same code as its parent whatever its working directory (a job folder).
+
+    ``extra`` is sagelocal's own: a request's Environment goes through ``environment.host_environment`` first."""
     env = dict(os.environ)
     env.update({k: str(v) for k, v in extra.items()})
     path = env.get("PYTHONPATH")

@@ -19,7 +19,15 @@ from typing import Any
 from sagelocal import config
 from sagelocal.aws.errors import CLIENT_ERROR, JobFailure, ServiceError
 from sagelocal.aws.refs import S3Uri
-from sagelocal.contract import CONTAINER_ROOT, Layout, host_name, in_container
+from sagelocal.contract import (
+    CONTAINER_ROOT,
+    ContainerPathError,
+    Layout,
+    clear_path,
+    host_name,
+    in_container,
+    make_folder,
+)
 from sagelocal.service.objectstore import ObjectStore
 
 #: checkpointconfig.json's LocalPath when the request names none.
@@ -86,16 +94,21 @@ def checkpoint_config(request: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def checkpoint_dir(ml_root: Path, request: dict[str, Any]) -> Path | None:
-    """The host folder behind CheckpointConfig.LocalPath (a container path under the layout's root maps under
-    ``ml_root``). Any other path, or one that climbs out of the root, is a LayoutError: the request must never
-    name a host folder."""
+    """The host folder behind CheckpointConfig.LocalPath, resolved by the container contract (so always inside
+    the job's folder). sagelocal syncs only folders under /opt/ml, the tree it shares with a container, so any
+    other LocalPath is a LayoutError."""
     cc = checkpoint_config(request)
     if cc is None:
         return None
-    folder = Layout(ml_root).host_path(str(cc["LocalPath"]))
-    if folder is None:
+    local_path = str(cc["LocalPath"])
+    layout = Layout(ml_root)
+    try:
+        folder: Path | None = layout.resolve(local_path) if "\x00" not in local_path else None
+    except ContainerPathError:
+        folder = None
+    if folder is None or folder.is_relative_to(layout.rootfs):
         raise LayoutError(
-            f"CheckpointConfig.LocalPath '{cc['LocalPath']}' is not a folder under "
+            f"CheckpointConfig.LocalPath '{local_path}' is not a folder under "
             f"{CONTAINER_ROOT}; sagelocal maps only {CONTAINER_ROOT} into the job (default "
             f"{DEFAULT_CHECKPOINT_PATH})."
         )
@@ -104,12 +117,19 @@ def checkpoint_dir(ml_root: Path, request: dict[str, Any]) -> Path | None:
 
 def restore_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> None:
     """Copy the objects under CheckpointConfig.S3Uri into the checkpoint folder, as SageMaker does before
-    training starts (so a job resumes from the checkpoints an earlier job left)."""
+    training starts (so a job resumes from the checkpoints an earlier job left). Every object lands under that
+    folder; the platform writes the job's own files after this, so no object can replace them."""
     folder = checkpoint_dir(ml_root, request)
     uri = (request.get("CheckpointConfig") or {}).get("S3Uri")
     if folder is None or not uri:
         return
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        make_folder(ml_root, folder)
+    except OSError as e:
+        raise LayoutError(
+            f"CheckpointConfig.LocalPath '{(checkpoint_config(request) or {}).get('LocalPath')}' cannot be "
+            f"created: {e.strerror}"
+        ) from None
     try:
         bucket, prefix = S3Uri.parse(uri)
         found = list(objects.iter_objects(bucket, prefix.rstrip("/") + "/" if prefix else ""))
@@ -119,9 +139,16 @@ def restore_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectS
         if info.key.endswith("/"):
             continue
         dest = _safe_join(folder, info.key[len(prefix.rstrip("/") + "/") :] if prefix else info.key)
-        if dest is not None:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest is None:
+            continue
+        try:
+            make_folder(ml_root, dest.parent)
+            clear_path(dest)
             shutil.copyfile(objects.object_path(bucket, info.key), dest)
+        except OSError as e:
+            raise LayoutError(
+                f"Checkpoint download failed:Could not download s3://{bucket}/{info.key}: {e.strerror}"
+            ) from None
 
 
 def save_checkpoints(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> int:
@@ -153,10 +180,9 @@ def _relative_path(key: str, prefix: str) -> str:
     return rel.lstrip("/")
 
 
-def _place(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists():
-        dest.unlink()
+def _place(ml_root: Path, src: Path, dest: Path) -> None:
+    make_folder(ml_root, dest.parent)
+    clear_path(dest)
     try:
         os.link(src, dest)
     except OSError:
@@ -210,9 +236,9 @@ def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -
         resource_config=resource_config(request),
         checkpoint_config=checkpoint or {},
     )
-    layout.write_configs()
     if checkpoint is not None:
         restore_checkpoints(ml_root, request, objects)
+    layout.write_configs()  # after the restore: the job's own config files win over any restored object
 
     role = request.get("RoleArn", config.DUMMY_ROLE_ARN)
     for ch in request.get("InputDataConfig") or []:
@@ -230,13 +256,14 @@ def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -
             )
         items = _channel_objects(objects, s3["S3Uri"], s3.get("S3DataType", "S3Prefix"), role)
         if channels[name]["TrainingInputMode"] == "Pipe":
+            clear_path(layout.pipe_file(name))
             with open(layout.pipe_file(name), "wb") as out:
                 for bucket, key, _ in items:
                     with open(objects.object_path(bucket, key), "rb") as src:
                         shutil.copyfileobj(src, out, 1 << 20)
             continue
         channel_dir = layout.channel_dir(name)
-        channel_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(ml_root, channel_dir)
         for bucket, key, rel in items:
             dest = _safe_join(channel_dir, rel)
             if dest is None:
@@ -245,8 +272,12 @@ def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -
                     "to the channel folder"
                 )
             try:
-                _place(objects.object_path(bucket, key), dest)
-            except (ServiceError, OSError) as e:
+                _place(ml_root, objects.object_path(bucket, key), dest)
+            except ServiceError as e:
                 raise LayoutError(
                     f"Data download failed:Could not download s3://{bucket}/{key}: {e}"
+                ) from None
+            except OSError as e:  # the message names no host path
+                raise LayoutError(
+                    f"Data download failed:Could not download s3://{bucket}/{key}: {e.strerror}"
                 ) from None

@@ -264,24 +264,41 @@ def test_recordio_protobuf_trains(ml_root, capsys):
 # --- layout and SM_* environment ------------------------------------------------------------------------
 
 
-def test_sm_channel_train_from_environment_wins(ml_root, capsys, monkeypatch, tmp_path):
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    (elsewhere / "d.csv").write_text(rows(25))
-    root = ml_root(HP, {"train": "csv"}, {"train/train.csv": rows(40)})
-    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(elsewhere))
+def test_sm_channel_train_from_environment_wins(ml_root, capsys, monkeypatch):
+    """SM_CHANNEL_TRAIN names a container path: one under /opt/ml is that folder of the job."""
+    root = ml_root(HP, {"train": "csv"}, {"train/train.csv": rows(40), "elsewhere/d.csv": rows(25)})
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", "/opt/ml/input/data/elsewhere")
     code, out, _ = run(root, "3.0-5", capsys)
     assert code == 0
     assert "Train matrix has 25 rows and 3 columns" in out
 
 
+def test_sm_channel_train_outside_opt_ml_stays_in_the_job(ml_root, capsys, monkeypatch, tmp_path):
+    """A host path is only a container path: the file at that host path is never read."""
+    secret = tmp_path / "credentials"
+    secret.write_text("[default]\naws_secret_access_key = sagelocal-secret\n")
+    root = ml_root(HP, {"train": "csv"}, {"train/train.csv": rows(40)})
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(secret))
+    code, out, failure = run(root, "3.0-5", capsys)
+    assert code == 1
+    assert failure == f"ClientError: No data in training channel path {secret}"
+    assert "sagelocal-secret" not in out
+
+
 def test_sm_model_dir_from_environment_wins(ml_root, capsys, monkeypatch, tmp_path):
+    """SM_MODEL_DIR names the container folder the model goes to; outside /opt/ml it is the job's own copy of
+    that folder (so, as on SageMaker, the model is not in /opt/ml/model)."""
     root = ml_root(HP, {"train": "csv"}, {"train/train.csv": rows()})
     monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "models"))
     code, _, _ = run(root, "3.0-5", capsys)
     assert code == 0
-    assert (tmp_path / "models" / "xgboost-model").exists()
+    assert not (tmp_path / "models").exists()
+    assert (root / ".rootfs" / str(tmp_path / "models").lstrip("/") / "xgboost-model").exists()
     assert not (root / "model" / "xgboost-model").exists()
+    monkeypatch.setenv("SM_MODEL_DIR", "/opt/ml/output/data")
+    code, _, _ = run(root, "3.0-5", capsys)
+    assert code == 0
+    assert (root / "output" / "data" / "xgboost-model").exists()
 
 
 def test_image_version_from_environment(ml_root, capsys, monkeypatch):
@@ -313,7 +330,7 @@ def test_sm_env_is_computed_from_the_layout(ml_root):
     assert env["SM_HP_OBJECTIVE"] == "binary:logistic"
     assert json.loads(env["SM_HPS"]) == {"num_round": 3, "objective": "binary:logistic"}
     assert env["SM_OUTPUT_DATA_DIR"] == str(root / "output" / "data")
-    assert env["SM_MODEL_DIR"] == "/somewhere"
+    assert env["SM_MODEL_DIR"] == str(root / ".rootfs" / "somewhere")
     assert layout.checkpoint_config["LocalPath"] == str(root / "checkpoints")
     assert (
         layout.container_path(root / "input" / "data" / "train" / "a.csv") == "/opt/ml/input/data/train/a.csv"

@@ -1,9 +1,11 @@
 """Runner "process": the built-in XGBoost algorithm in a child Python process over the job's layout.
 
-The child is ``python -u -m sagelocal.algorithms.xgboost train --ml-root DIR --image-version V`` with
-the request's Environment merged in, or, in a supervisor started warm by a long-lived emulator, the same
-``main()`` forked from the already-imported algorithm. Its stdout and stderr are read line by line. On Linux the
-child gets SIGKILL if its parent (the job supervisor) dies, so a killed supervisor never leaves training running.
+The child is ``python -P -u -m sagelocal.algorithms.xgboost train --ml-root DIR --image-version V`` with the request's
+Environment merged in, except the variables that would act on this machine's interpreter or loader
+(``execution/environment.py``; the job's log names them), or, in a supervisor started warm by a long-lived
+emulator, the same ``main()`` forked from the already-imported algorithm. Its stdout and stderr are read line by
+line. On Linux the child gets SIGKILL if its parent (the job supervisor) dies, so a killed supervisor never leaves
+training running.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from sagelocal.algorithms.xgboost.versions import UnknownImage, version_from_image_uri
 from sagelocal.aws.errors import CLIENT_ERROR, INTERNAL_SERVER_ERROR
-from sagelocal.service.execution.procs import python_env
+from sagelocal.contract import Layout
+from sagelocal.service.execution.environment import host_environment
+from sagelocal.service.execution.procs import SAFE_PYTHON_FLAGS, python_env
 from sagelocal.service.execution.runners.base import AlgorithmRun, RunnerError, RunOutcome, StopWatch
 
 
@@ -40,8 +46,13 @@ def _parent_death_signal() -> Callable[[], None] | None:
     return preexec
 
 
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    return python_env({**extra, "PYTHONUNBUFFERED": "1"})
+def child_env(ml_root: Path, applied: Mapping[str, str]) -> dict[str, str]:
+    """The algorithm's environment: this process's, the request's variables that may apply on this machine
+    (``environment.host_environment``), and the container's own ``/tmp`` (inside the job's folder) as the
+    temporary folder, so that nothing the job writes lands outside its folder."""
+    tmp = Layout(ml_root).resolve("/tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    return python_env({**applied, "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp)})
 
 
 def warm() -> bool:
@@ -75,9 +86,12 @@ class ForkedAlgorithm:
                 os.close(write_end)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                # The job's folder holds files a request chose (restored checkpoints): never import from it.
+                sys.path[:] = [p for p in sys.path if os.path.isabs(p)]
                 os.chdir(cwd)
                 os.environ.clear()
                 os.environ.update(env)
+                tempfile.tempdir = None  # computed again from TMPDIR, not inherited from the fork server
                 from sagelocal.algorithms.xgboost.entry import main
 
                 code = main(argv)
@@ -149,17 +163,21 @@ class ProcessRunner:
             except UnknownImage as e:
                 raise RunnerError(CLIENT_ERROR, str(e)) from None
         argv = ["train", "--ml-root", str(run.ml_root), "--image-version", version]
+        request_env = host_environment(run.environment)
+        for notice in request_env.notices():
+            run.on_line(notice)
+        env = child_env(run.ml_root, request_env.applied)
         proc: subprocess.Popen[bytes] | ForkedAlgorithm
         try:
             if warm():
-                proc = ForkedAlgorithm(argv, child_env(run.environment), str(run.ml_root))
+                proc = ForkedAlgorithm(argv, env, str(run.ml_root))
             else:
                 proc = subprocess.Popen(
-                    [sys.executable, "-u", "-m", "sagelocal.algorithms.xgboost", *argv],
+                    [sys.executable, *SAFE_PYTHON_FLAGS, "-u", "-m", "sagelocal.algorithms.xgboost", *argv],
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
-                    env=child_env(run.environment),
+                    env=env,
                     cwd=str(run.ml_root),
                     preexec_fn=_parent_death_signal(),
                 )
