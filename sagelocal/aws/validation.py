@@ -28,7 +28,7 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +39,7 @@ from sagelocal.aws.errors import (
     ValidationException,
 )
 
-__all__ = ["format_validation_errors", "known_members", "parse_timestamp", "validate"]
+__all__ = ["format_validation_errors", "known_members", "members_of_shape", "parse_timestamp", "validate"]
 
 #: The error each service raises for a constraint violation (default ValidationException).
 _ERRORS: dict[str, type[ServiceError]] = {"logs": InvalidParameterException}
@@ -432,6 +432,40 @@ def known_members(service: str, operation: str, params: Mapping[str, Any]) -> di
     if shape_name is None:
         return {}
     return dict(_known(_model(service)["shapes"], shape_name, params))
+
+
+def _of_shape(
+    shapes: Mapping[str, dict[str, Any]], shape_name: str, value: Any, path: str, wanted: str
+) -> Iterator[tuple[str, Any]]:
+    if value is None:
+        return
+    if shape_name == wanted:
+        yield path, value
+    shape = shapes[shape_name]
+    kind = shape["type"]
+    if shape.get("document"):
+        return
+    prefix = f"{path}." if path else ""
+    if kind == "structure" and isinstance(value, Mapping):
+        for member, spec in shape["members"].items():
+            yield from _of_shape(shapes, spec["shape"], value.get(member), prefix + _camel(member), wanted)
+    elif kind == "list" and isinstance(value, list | tuple):
+        for index, item in enumerate(value, start=1):
+            yield from _of_shape(shapes, shape["member"]["shape"], item, f"{path}.{index}.member", wanted)
+    elif kind == "map" and isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _of_shape(shapes, shape["value"]["shape"], item, f"{path}.{key}", wanted)
+
+
+def members_of_shape(
+    service: str, operation: str, params: Mapping[str, Any], shape: str
+) -> list[tuple[str, Any]]:
+    """(member path as the service's messages spell it, value) of every member of ``params`` whose model shape is
+    ``shape`` (e.g. every ``S3Uri`` of a CreateTrainingJob request: ``outputDataConfig.s3OutputPath``, …)."""
+    shape_name = _input_shape(service, operation)
+    if shape_name is None:
+        return []
+    return list(_of_shape(_model(service)["shapes"], shape_name, params, "", shape))
 
 
 def validate(

@@ -6,6 +6,11 @@
   without them.
 - InstanceType ``local`` (SageMaker SDK local mode's spelling) passes for the local backends only.
 - Channel names must be unique (the service's own check, after the model's).
+- S3 URIs are ``s3://`` URIs. botocore's model (``(https|s3)://…``) and SageMaker take ``https://`` too, reading
+  the URL's host as the bucket name (``https://s3-us-west-2.amazonaws.com/<bucket>`` becomes
+  ``s3://s3-us-west-2.amazonaws.com/<bucket>``; aws/amazon-sagemaker-examples#3881), so such a job fails when it
+  first touches the data; the local store has no such bucket either, and sagelocal says so at once, in a
+  message of its own.
 - The instances a job asks for stay within a local quota (``SAGELOCAL_MAX_INSTANCES``, default 8 per instance
   type and job), refused with SageMaker's own ``ResourceLimitExceeded``. botocore's model sets no maximum on
   InstanceCount; the service's quotas do, and without one a request for a billion instances would have the
@@ -19,7 +24,7 @@ from collections import Counter
 from typing import Any
 
 from sagelocal.aws.errors import ResourceLimitExceeded, ValidationException
-from sagelocal.aws.validation import validate
+from sagelocal.aws.validation import members_of_shape, validate
 
 __all__ = [
     "DEFAULT_MAX_INSTANCES",
@@ -89,6 +94,15 @@ def check_instance_quota(request: dict[str, Any]) -> None:
             )
 
 
+def _check_s3_uris(request: dict[str, Any]) -> None:
+    for path, uri in members_of_shape("sagemaker", "CreateTrainingJob", request, "S3Uri"):
+        if isinstance(uri, str) and uri.startswith("https://"):
+            raise ValidationException(
+                f"sagelocal: the value '{uri}' at '{path}' is an https URL; SageMaker would read its host as a "
+                "bucket name. The local object store is addressed by s3:// URIs: use s3://<bucket>/<prefix>."
+            )
+
+
 def validate_create_training_job(request: dict[str, Any], *, allow_local_instance: bool = True) -> None:
     """Raise ValidationException, worded as SageMaker words it (:func:`sagelocal.aws.validation.validate`),
     listing every violated constraint of the request; a wrongly typed value raises SerializationException (a
@@ -101,4 +115,5 @@ def validate_create_training_job(request: dict[str, Any], *, allow_local_instanc
         raise ValidationException(
             f"Channel names must be unique within a training job. Duplicate channel name: {duplicate}"
         )
+    _check_s3_uris(request)
     check_instance_quota(request)

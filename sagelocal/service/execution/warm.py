@@ -10,18 +10,19 @@ The fork server and multiprocessing's resource tracker live exactly as long as t
 killed with SIGKILL: each exits when every holder of its pipe's write end is gone, and a supervisor lets go of
 the copies multiprocessing hands it (``detach_from_server``), so only the server holds them. The fork server's
 socket lives in a folder under the state folder (``StatePaths.process_temp``), not in the system's ``/tmp``; the
-server removes it when it exits, and the next server removes one a killed server left.
+fork server removes it when it exits, and the next server removes one whose fork server was killed too.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing
 import os
 import shutil
 import signal
 import sys
-from multiprocessing import forkserver, process, resource_tracker, util
+from multiprocessing import forkserver, process, resource_tracker
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,24 @@ def use_state_temp(paths: StatePaths) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     config["tempdir"] = str(folder)
-    util.Finalize(None, shutil.rmtree, args=(str(folder), True), exitpriority=-100)
+
+
+def remove_socket_folder() -> None:
+    """At exit of the server or of its fork server (which imports this module, see PRELOAD): remove the
+    folder of the fork server's socket. The fork server exits when the server does, however it ends (uvicorn
+    ends on SIGTERM by re-raising it, so the server's own exit handlers do not run then). Processes forked from
+    either (jobs) inherit the handler, and it does nothing in them."""
+    if os.getpid() != _IMPORTED_BY:
+        return
+    address = forkserver._forkserver._forkserver_address  # type: ignore[attr-defined]
+    if isinstance(address, str):
+        folder = Path(address).parent
+        if folder.name.startswith(("mp-", "pymp-")):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+_IMPORTED_BY = os.getpid()
+atexit.register(remove_socket_folder)
 
 
 def _remove_dead_process_temps(paths: StatePaths) -> None:
