@@ -67,6 +67,22 @@ class StatePaths:
         return self.home / "artifacts" / job_name
 
     @property
+    def temp(self) -> Path:
+        """Scratch space of the long-lived processes (``sagelocal serve`` and its fork server), kept in the
+        state folder rather than the system's temp folder so nothing of sagelocal's is left outside it."""
+        return self.home / "tmp"
+
+    @property
+    def request_spool(self) -> Path:
+        """Where the server spools request bodies too large to hold in memory (S3 uploads)."""
+        return self.temp / "requests"
+
+    def process_temp(self, pid: int) -> Path:
+        """Process ``pid``'s multiprocessing temp folder (the fork server's socket); removed when the process
+        ends, or by the next ``serve`` if it was killed."""
+        return self.temp / f"mp-{pid}"
+
+    @property
     def sdk_config(self) -> Path:
         """The SageMaker Python SDK config ``sagelocal serve`` points SAGEMAKER_USER_CONFIG_OVERRIDE at."""
         return self.home / "sagemaker-sdk-config.yaml"

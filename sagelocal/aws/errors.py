@@ -38,6 +38,25 @@ class ResourceNotFound(ServiceError):
     code = "ResourceNotFound"
 
 
+class ResourceLimitExceeded(ServiceError):
+    """SageMaker's quota error, e.g. ``The account-level service limit 'ml.m5.xlarge for training job usage' is
+    4 Instances, with current utilization of 0 Instances and a request delta of 5 Instances. …``"""
+
+    code = "ResourceLimitExceeded"
+
+
+class AccessDenied(ServiceError):
+    """S3's ``AccessDenied`` (HTTP 403). ``extra`` holds the error document's further elements (``Key``,
+    ``BucketName``)."""
+
+    code = "AccessDenied"
+    http_status = 403
+
+    def __init__(self, message: str = "Access Denied", **extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+
 class InvalidParameterException(ServiceError):
     """CloudWatch Logs' validation error: its constraint violations carry the same ``1 validation error
     detected: …`` text as SageMaker's ValidationException, under this code."""

@@ -25,9 +25,10 @@ the rules stay in step with the client the user has installed.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +39,7 @@ from sagelocal.aws.errors import (
     ValidationException,
 )
 
-__all__ = ["format_validation_errors", "parse_timestamp", "validate"]
+__all__ = ["format_validation_errors", "known_members", "members_of_shape", "parse_timestamp", "validate"]
 
 #: The error each service raises for a constraint violation (default ValidationException).
 _ERRORS: dict[str, type[ServiceError]] = {"logs": InvalidParameterException}
@@ -57,6 +58,8 @@ _SHOWN_PATTERNS: dict[str, dict[str, str]] = {
 }
 
 _NUMBER_KINDS = ("integer", "long", "float", "double")
+#: The range of each whole-number kind: Java's int and long, which the service deserializes them into.
+_WHOLE_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
 # --- the model ----------------------------------------------------------------------------------------------
@@ -209,6 +212,19 @@ _SCALAR_NAMES = {
 }
 
 
+def _number_ok(kind: str, value: int | float) -> bool:
+    """A JSON number fits the kind: finite (NaN and Infinity are not JSON), and for ``integer``/``long`` a
+    whole number (``5`` or ``5.0``, not ``1.7``) within Java's int/long range."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if kind in _WHOLE_RANGES:
+        if isinstance(value, float) and not value.is_integer():
+            return False
+        low, high = _WHOLE_RANGES[kind]
+        return low <= value <= high
+    return True
+
+
 def _scalar_ok(kind: str, value: Any) -> bool:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "string":
@@ -216,7 +232,7 @@ def _scalar_ok(kind: str, value: Any) -> bool:
     if kind == "boolean":
         return isinstance(value, bool)
     if kind in _NUMBER_KINDS:
-        return number
+        return number and _number_ok(kind, value)
     if kind == "timestamp":
         return number or isinstance(value, str | datetime)
     if kind == "blob":
@@ -387,6 +403,69 @@ class _Walker:
             self.items.append(
                 _item(value, path, f"Member must have value less than or equal to {shape['max']}")
             )
+
+
+def _known(shapes: Mapping[str, dict[str, Any]], shape_name: str, value: Any) -> Any:
+    shape = shapes[shape_name]
+    kind = shape["type"]
+    if value is None or shape.get("document"):
+        return value
+    if kind == "structure" and isinstance(value, Mapping):
+        return {
+            member: _known(shapes, spec["shape"], value[member])
+            for member, spec in shape["members"].items()
+            if member in value
+        }
+    if kind == "list" and isinstance(value, list | tuple):
+        return [_known(shapes, shape["member"]["shape"], item) for item in value]
+    if kind == "map" and isinstance(value, Mapping):
+        return {key: _known(shapes, shape["value"]["shape"], item) for key, item in value.items()}
+    return value
+
+
+def known_members(service: str, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with only the members botocore's model gives the operation's input, at every depth (a copy).
+
+    The JSON services ignore members they do not model; so does the emulator, and it never stores them: what it
+    keeps of a request, and shows back in Describe documents, is bounded by the model's own limits."""
+    shape_name = _input_shape(service, operation)
+    if shape_name is None:
+        return {}
+    return dict(_known(_model(service)["shapes"], shape_name, params))
+
+
+def _of_shape(
+    shapes: Mapping[str, dict[str, Any]], shape_name: str, value: Any, path: str, wanted: str
+) -> Iterator[tuple[str, Any]]:
+    if value is None:
+        return
+    if shape_name == wanted:
+        yield path, value
+    shape = shapes[shape_name]
+    kind = shape["type"]
+    if shape.get("document"):
+        return
+    prefix = f"{path}." if path else ""
+    if kind == "structure" and isinstance(value, Mapping):
+        for member, spec in shape["members"].items():
+            yield from _of_shape(shapes, spec["shape"], value.get(member), prefix + _camel(member), wanted)
+    elif kind == "list" and isinstance(value, list | tuple):
+        for index, item in enumerate(value, start=1):
+            yield from _of_shape(shapes, shape["member"]["shape"], item, f"{path}.{index}.member", wanted)
+    elif kind == "map" and isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _of_shape(shapes, shape["value"]["shape"], item, f"{path}.{key}", wanted)
+
+
+def members_of_shape(
+    service: str, operation: str, params: Mapping[str, Any], shape: str
+) -> list[tuple[str, Any]]:
+    """(member path as the service's messages spell it, value) of every member of ``params`` whose model shape is
+    ``shape`` (e.g. every ``S3Uri`` of a CreateTrainingJob request: ``outputDataConfig.s3OutputPath``, …)."""
+    shape_name = _input_shape(service, operation)
+    if shape_name is None:
+        return []
+    return list(_of_shape(_model(service)["shapes"], shape_name, params, "", shape))
 
 
 def validate(

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from sagelocal.aws.errors import SerializationException, ServiceError
@@ -55,16 +56,93 @@ def to_wire(value: Any) -> Any:
     return value
 
 
+#: The largest AWS JSON request body accepted: the AWS front end's own limit, as it reports it for SageMaker
+#: (HTTP 413, ``HTTP content length exceeded 5246976 bytes.``; aws/sagemaker-python-sdk#171). No SageMaker or
+#: Logs request the model allows comes near it; per operation, PutLogEvents' batch limit is the service's own
+#: (``logs_api``) and every other member is bounded by the model's lengths.
+MAX_JSON_BODY_BYTES = 5246976
+#: How much of an oversized body is read (and dropped) so the client sees the 413 rather than a connection
+#: reset mid-upload, which botocore would retry; past this the connection is simply closed.
+_DRAIN_BYTES = 64 * 1024 * 1024
+#: The deepest nesting of objects and arrays a JSON request may have. The deepest shape botocore's SageMaker and
+#: Logs models have is under 10 levels; without a bound, a 10,000-deep document exhausts the parser's recursion.
+MAX_JSON_DEPTH = 64
+
+
+async def read_json_body(request: Request) -> bytes | None:
+    """The body of an AWS JSON request, or None when it is larger than MAX_JSON_BODY_BYTES (never held in
+    memory: the excess is read and dropped, up to a bound)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > _DRAIN_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_JSON_BODY_BYTES:
+            chunks.clear()
+            if size > _DRAIN_BYTES:
+                return None
+            continue
+        chunks.append(chunk)
+    return None if size > MAX_JSON_BODY_BYTES else b"".join(chunks)
+
+
+def body_too_large(request_id: str) -> Response:
+    """The front end's answer to an oversized body: HTTP 413 with a message and no error code (botocore reports
+    ``An error occurred (413) when calling the <Operation> operation: HTTP content length exceeded …``)."""
+    return Response(
+        content=json.dumps({"message": f"HTTP content length exceeded {MAX_JSON_BODY_BYTES} bytes."}),
+        status_code=413,
+        media_type=JSON_CONTENT_TYPE,
+        headers={"x-amzn-RequestId": request_id},
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise SerializationException(f"Unable to parse request body as JSON: {name} is not a JSON number")
+
+
+def _too_deep(document: Any) -> bool:
+    level: list[Any] = [document]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
+
+
 def parse_json_body(body: bytes) -> dict[str, Any]:
-    """The request document; an empty body is ``{}``. Raises SerializationException."""
+    """The request document; an empty body is ``{}``. Raises SerializationException for anything that is not
+    a JSON object of at most MAX_JSON_DEPTH levels in valid Unicode (no NaN/Infinity, no lone surrogate)."""
     if not body.strip():
         return {}
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        document = None
+        depth_exceeded = True
     except (ValueError, UnicodeDecodeError) as exc:
         raise SerializationException(f"Unable to parse request body as JSON: {exc}") from exc
+    else:
+        depth_exceeded = _too_deep(document)
+    if depth_exceeded:
+        raise SerializationException(
+            f"Unable to parse request body as JSON: nesting depth exceeds the maximum allowed ({MAX_JSON_DEPTH})"
+        )
     if not isinstance(document, dict):
         raise SerializationException("The request body must be a JSON object.")
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a \ud800-style escape: valid JSON, but no Unicode text
+        raise SerializationException(
+            "Unable to parse request body as JSON: a string holds a lone UTF-16 surrogate"
+        ) from None
     return document
 
 

@@ -21,9 +21,11 @@ from starlette.responses import JSONResponse, Response
 
 from sagelocal.server import (
     UnknownOperationException,
+    body_too_large,
     json_error,
     logs_api,
     new_request_id,
+    read_json_body,
     s3_api,
     s3_wire,
     sagemaker_api,
@@ -68,10 +70,13 @@ async def _dispatch(request: Request, emulator: Emulator) -> Response:
     target = request.headers.get("x-amz-target")
     if target is not None:
         prefix, _, operation = target.partition(".")
-        if prefix == sagemaker_api.TARGET_PREFIX:
-            return await sagemaker_api.handle(operation, await request.body(), emulator)
-        if prefix == logs_api.TARGET_PREFIX:
-            return await logs_api.handle(operation, await request.body(), emulator.logs)
+        if prefix in (sagemaker_api.TARGET_PREFIX, logs_api.TARGET_PREFIX):
+            body = await read_json_body(request)
+            if body is None:
+                return body_too_large(new_request_id())
+            if prefix == sagemaker_api.TARGET_PREFIX:
+                return await sagemaker_api.handle(operation, body, emulator)
+            return await logs_api.handle(operation, body, emulator.logs)
         return json_error(
             UnknownOperationException(
                 f"Unknown operation {target}: sagelocal serves SageMaker and Logs_20140328."

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from sagelocal.aws.errors import InvalidParameterException
 from sagelocal.aws.validation import validate
 from sagelocal.server import UnknownOperationException, answer_json_call
 from sagelocal.service.logstore import LogStore
@@ -44,6 +45,18 @@ def _int(params: dict[str, Any], key: str) -> int | None:
     """A validated number member (JSON may carry ``5.0``) as an int."""
     value = params.get(key)
     return None if value is None else int(value)
+
+
+#: PutLogEvents' batch limit: the UTF-8 bytes of the events' messages plus 26 bytes per event (PutLogEvents API
+#: reference, "The maximum batch size is 1,048,576 bytes").
+MAX_BATCH_BYTES = 1_048_576
+_EVENT_OVERHEAD_BYTES = 26
+
+
+def _check_batch_size(events: list[dict[str, Any]]) -> None:
+    size = sum(len(str(e["message"]).encode("utf-8")) + _EVENT_OVERHEAD_BYTES for e in events)
+    if size > MAX_BATCH_BYTES:
+        raise InvalidParameterException(f"Upload too large: {size} bytes exceeds limit of {MAX_BATCH_BYTES}")
 
 
 def _call(logs: LogStore, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +104,7 @@ def _call(logs: LogStore, operation: str, params: dict[str, Any]) -> dict[str, A
     if operation == "CreateLogStream":
         logs.create_log_stream(_group(params), params["logStreamName"])
         return {}
+    _check_batch_size(params["logEvents"])
     logs.put_log_events(
         _group(params),
         params["logStreamName"],

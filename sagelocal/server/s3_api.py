@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
-from sagelocal.aws.errors import ServiceError
+from sagelocal.aws.errors import AccessDenied, ServiceError
 from sagelocal.config import ACCOUNT_ID, region
 from sagelocal.server.s3_body import SpooledBody, parse_xml
 from sagelocal.server.s3_wire import (
@@ -84,6 +84,13 @@ async def handle(request: Request, store: ObjectStore, host_bucket: str | None) 
         return await _object_operation(request, store, request_id, bucket, key, query)
     except ServiceError as error:
         return error_response(error, request_id, method, bucket, key)
+    except (
+        PermissionError
+    ) as exc:  # the store maps its own; this is anything else the server's user may not touch
+        log.warning("S3 %s %s: %s", method, request.url.path, exc)
+        named = {"BucketName": bucket} if key is None and bucket is not None else {}
+        denied = AccessDenied(**named, **({"Key": key} if key is not None else {}))
+        return error_response(denied, request_id, method, bucket, key)
     except ClientDisconnect:  # the client went away mid-body: nothing was stored, nobody to answer
         return Response(status_code=400, headers=base_headers(request_id))
     except Exception:
@@ -328,7 +335,7 @@ def _content_type(request: Request) -> str | None:
 async def _put_object(
     request: Request, store: ObjectStore, request_id: str, bucket: str, key: str
 ) -> Response:
-    body = await SpooledBody.read(request)
+    body = await SpooledBody.read(request, store.spool_dir)
     try:
         info: ObjectInfo = await run_in_threadpool(
             store.put_object, bucket, key, body.file, _content_type(request)
@@ -528,7 +535,7 @@ async def _upload_part(
     part_text = query.get("partNumber", "")
     if not upload_id or not part_text.isdigit() or not 1 <= int(part_text) <= 10000:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
-    body = await SpooledBody.read(request)
+    body = await SpooledBody.read(request, store.spool_dir)
     try:
         etag: str = await run_in_threadpool(
             store.upload_part, bucket, key, upload_id, int(part_text), body.file

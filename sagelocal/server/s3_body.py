@@ -8,6 +8,7 @@ import base64
 import hashlib
 import tempfile
 import zlib
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 from xml.etree import ElementTree
 
@@ -136,9 +137,16 @@ def _crc32_hasher() -> Any:
 class SpooledBody:
     """A request body, decoded and spooled to a temporary file, with its MD5 and any requested checksums."""
 
-    def __init__(self) -> None:
+    def __init__(self, spool_dir: Path | None = None) -> None:
+        """Bodies over SPOOL_MEMORY_BYTES go to a file in ``spool_dir`` (the state folder's request spool;
+        None: the system's temp folder)."""
         # A binary file object (typeshed types SpooledTemporaryFile as IO[bytes], not BinaryIO).
-        self.file = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES))
+        self.file = cast(
+            BinaryIO,
+            tempfile.SpooledTemporaryFile(
+                max_size=SPOOL_MEMORY_BYTES, dir=None if spool_dir is None else str(spool_dir), prefix="body-"
+            ),
+        )
         self.size = 0
         self.md5 = hashlib.md5()
         # algorithm -> base64 digest (verified, or echoed when sagelocal cannot compute it)
@@ -148,7 +156,7 @@ class SpooledBody:
         self.file.close()
 
     @classmethod
-    async def read(cls, request: Request) -> SpooledBody:
+    async def read(cls, request: Request, spool_dir: Path | None = None) -> SpooledBody:
         headers = request.headers
         encodings = [e.strip().lower() for e in headers.get("content-encoding", "").split(",") if e.strip()]
         chunked = "aws-chunked" in encodings or headers.get("x-amz-content-sha256", "").startswith(
@@ -161,7 +169,7 @@ class SpooledBody:
                 wanted.add(trailer[15:])
         hashers = {name: (_crc32_hasher() if name == "crc32" else _CHECKSUMS[name]()) for name in wanted}
 
-        body = cls()
+        body = cls(spool_dir)
         decoder = AwsChunkedDecoder() if chunked else None
         try:
             async for chunk in request.stream():

@@ -19,6 +19,10 @@ marker) is the file ``a/.s3~`` and ``a/../b`` is ``a/.s3~../b``: every key stays
 (also checked with ``Path.resolve()``). NUL is refused (``InvalidArgument``). Symbolic links inside a bucket
 are not objects.
 
+A file or folder the server's user may not read or write (a PermissionError) is S3's ``AccessDenied`` (403),
+naming the object's key, never the host path: a request error the client sees, not an internal error it
+retries.
+
 Several processes (the HTTP server, the CLI, job supervisors) may share one store.
 """
 
@@ -26,7 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
+import inspect
 import itertools
 import json
 import os
@@ -37,13 +43,14 @@ import stat
 import threading
 import uuid
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, ParamSpec, TypeVar
 
 from sagelocal.aws.errors import (
+    AccessDenied,
     InvalidArgument,
     InvalidBucketName,
     NoSuchBucket,
@@ -77,6 +84,31 @@ _NO_SUCH_UPLOAD = (
     "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted "
     "or completed."
 )
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _access_checked(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """PermissionError from ``method`` becomes AccessDenied ("Access Denied", S3's text) naming the request's
+    key (or bucket), never the file's host path."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except PermissionError:
+            bound = signature.bind_partial(*args, **kwargs).arguments
+            named = {
+                element: bound[name]
+                for name, element in (("bucket", "BucketName"), ("key", "Key"))
+                if isinstance(bound.get(name), str)
+            }
+            raise AccessDenied(**named) from None
+
+    return checked
 
 
 class InvalidPart(InvalidArgument):
@@ -127,8 +159,13 @@ def _mtime(st: os.stat_result) -> datetime:
 
 
 class ObjectStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, spool_dir: Path | None = None) -> None:
+        """``spool_dir``: where the server spools request bodies for this store (None: the system's temp
+        folder); created here."""
         self.root = Path(root).expanduser().resolve()
+        self.spool_dir = spool_dir
+        if spool_dir is not None:
+            spool_dir.mkdir(parents=True, exist_ok=True)
         self.staging = self.root / STAGING_DIR
         self.uploads = self.staging / "uploads"
         self.uploads.mkdir(parents=True, exist_ok=True)
@@ -240,6 +277,7 @@ class ObjectStore:
 
     # -- buckets
 
+    @_access_checked
     def create_bucket(self, bucket: str) -> None:
         """Creates the bucket folder. Creating a bucket that exists succeeds (us-east-1's behaviour)."""
         if not valid_bucket_name(bucket):
@@ -248,9 +286,11 @@ class ObjectStore:
         with self._db() as db:
             db.execute("INSERT OR IGNORE INTO buckets VALUES (?, ?)", (bucket, datetime.now(UTC).timestamp()))
 
+    @_access_checked
     def head_bucket(self, bucket: str) -> None:
         self._bucket_dir(bucket)
 
+    @_access_checked
     def list_buckets(self) -> list[BucketInfo]:
         with self._db() as db:
             created = dict(db.execute("SELECT name, created FROM buckets").fetchall())
@@ -326,6 +366,7 @@ class ObjectStore:
             "that is a folder of this one or of which this one would be a folder."
         )
 
+    @_access_checked
     def put_object(
         self,
         bucket: str,
@@ -343,6 +384,7 @@ class ObjectStore:
         self._remember(bucket, key, st, etag, content_type)
         return ObjectInfo(key, st.st_size, etag, _mtime(st), content_type)
 
+    @_access_checked
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         path, st = self._existing(bucket, key)
         try:
@@ -350,10 +392,12 @@ class ObjectStore:
         except FileNotFoundError:  # deleted meanwhile
             raise NoSuchKey(_NO_SUCH_KEY) from None
 
+    @_access_checked
     def object_path(self, bucket: str, key: str) -> Path:
         """The object's file, for hard-linking into a job's layout or streaming. NoSuchKey if absent."""
         return self._existing(bucket, key)[0]
 
+    @_access_checked
     def open_object(self, bucket: str, key: str) -> BinaryIO:
         path, _ = self._existing(bucket, key)
         try:
@@ -361,6 +405,7 @@ class ObjectStore:
         except FileNotFoundError:
             raise NoSuchKey(_NO_SUCH_KEY) from None
 
+    @_access_checked
     def delete_object(self, bucket: str, key: str) -> None:
         """Deleting a missing key succeeds, as in S3. Emptied folders are removed (S3 has none)."""
         bucket_dir = self._bucket_dir(bucket)
@@ -439,12 +484,16 @@ class ObjectStore:
     def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix``, in key order."""
         bucket_dir = self._bucket_dir(bucket)
-        for key, path, st in self._walk(bucket_dir, "", prefix or "", None, {}):
-            try:
-                yield self._info(bucket, key, path, st)
-            except FileNotFoundError:
-                continue
+        try:
+            for key, path, st in self._walk(bucket_dir, "", prefix or "", None, {}):
+                try:
+                    yield self._info(bucket, key, path, st)
+                except FileNotFoundError:
+                    continue
+        except PermissionError:
+            raise AccessDenied(BucketName=bucket) from None
 
+    @_access_checked
     def list_objects(
         self,
         bucket: str,
@@ -508,6 +557,7 @@ class ObjectStore:
             raise NoSuchUpload(_NO_SUCH_UPLOAD)
         return folder
 
+    @_access_checked
     def create_multipart_upload(self, bucket: str, key: str, content_type: str | None = None) -> str:
         self._key_path(self._bucket_dir(bucket), key)
         upload_id = uuid.uuid4().hex
@@ -523,6 +573,7 @@ class ObjectStore:
         os.replace(pending, self.uploads / upload_id)
         return upload_id
 
+    @_access_checked
     def upload_part(
         self, bucket: str, key: str, upload_id: str, part_number: int, body: bytes | BinaryIO
     ) -> str:
@@ -546,6 +597,7 @@ class ObjectStore:
             raise NoSuchUpload(_NO_SUCH_UPLOAD) from None
         return etag
 
+    @_access_checked
     def complete_multipart_upload(
         self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]
     ) -> ObjectInfo:
@@ -609,6 +661,7 @@ class ObjectStore:
             "or the specified entity tag may not match the part's entity tag."
         )
 
+    @_access_checked
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         self._bucket_dir(bucket)
         folder = self._upload_dir(bucket, key, upload_id)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sagelocal import config
 from sagelocal.aws.errors import INTERNAL_SERVER_ERROR, JobFailure, ValidationException
-from sagelocal.aws.validation import validate
+from sagelocal.aws.validation import known_members, validate
 from sagelocal.config import StatePaths
 from sagelocal.service.db import Database
 from sagelocal.service.execution import warm
@@ -31,6 +31,8 @@ from sagelocal.service.objectstore import ObjectStore
 from sagelocal.service.training import documents
 from sagelocal.service.training.store import RESOURCE_NOT_FOUND, JobRecord, JobStore
 
+#: ListTrainingJobs' answer to a NextToken it did not issue.
+INVALID_TOKEN = "Invalid pagination token"
 #: How a job's algorithm runs: in a child Python process, or in a container.
 RUNNERS = ("process", "docker")
 
@@ -39,6 +41,18 @@ def _epoch(value: Any) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)
+
+
+def _token_offset(token: str) -> int:
+    """The offset a NextToken of ours carries. ValidationException for anything we did not issue (not our
+    encoding, or an offset that is not a whole number >= 0)."""
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token))["offset"]
+    except Exception:
+        raise ValidationException(INVALID_TOKEN) from None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise ValidationException(INVALID_TOKEN)
+    return offset
 
 
 class Emulator:
@@ -69,11 +83,11 @@ class Emulator:
         self.db = Database(self.paths.database)
         self.jobs = JobStore(self.db)
         self.logs = LogStore(self.db)
-        self.objects = ObjectStore(self.paths.objects)
+        self.objects = ObjectStore(self.paths.objects, spool_dir=self.paths.request_spool)
         self._children = Children()
         self._launcher: Launcher = ColdLauncher()
         if warm_start and runner == "process" and warm.available():
-            launcher = warm.WarmLauncher()
+            launcher = warm.WarmLauncher(self.paths)
             launcher.warm_up()
             self._launcher = launcher
 
@@ -87,7 +101,8 @@ class Emulator:
 
         validate_create_training_job(request, allow_local_instance=self.allow_local_instance)
         name = request["TrainingJobName"]
-        record = self.jobs.insert(name, self.runner, request)
+        # Only what the model knows is stored: members it does not model are ignored, as by the service.
+        record = self.jobs.insert(name, self.runner, known_members("sagemaker", "CreateTrainingJob", request))
         try:
             self._spawn(name)
         except Exception as e:  # e.g. out of processes: the job fails visibly instead of hanging
@@ -151,12 +166,7 @@ class Emulator:
         }[sort_by]
         records.sort(key=key, reverse=sort_order == "Descending")
 
-        offset = 0
-        if params.get("NextToken"):
-            try:
-                offset = int(json.loads(base64.urlsafe_b64decode(params["NextToken"]))["offset"])
-            except Exception:
-                raise ValidationException("Invalid pagination token") from None
+        offset = _token_offset(params["NextToken"]) if params.get("NextToken") else 0
         page = records[offset : offset + max_results]
         result: dict[str, Any] = {"TrainingJobSummaries": [documents.summary(r) for r in page]}
         if offset + max_results < len(records):

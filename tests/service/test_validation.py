@@ -65,7 +65,7 @@ def test_a_bigger_valid_request() -> None:
             "CompressionType": "Gzip",
             "RecordWrapperType": "RecordIO",
             "DataSource": {
-                "S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": "https://host/x.manifest"}
+                "S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": "s3://host/x.manifest"}
             },
         }
     )
