@@ -436,8 +436,8 @@ def test_the_server_binds_to_loopback_by_default(tmp_path: Path) -> None:
     )  # fmt: skip
     assert refused.returncode == 2
     assert refused.stderr == (
-        "sagelocal serve: refusing to listen on 0.0.0.0: not a loopback address, and sagelocal does not check "
-        "request signatures. Pass --allow-remote to serve other machines anyway.\n"
+        "sagelocal serve: refusing to listen on 0.0.0.0: not a loopback address, and sagelocal speaks plain HTTP "
+        "(requests are signed, not encrypted). Pass --allow-remote to serve other machines anyway.\n"
     )
 
 
