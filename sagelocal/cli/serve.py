@@ -17,7 +17,9 @@ def serve(
     ] = "local",
     allow_remote: Annotated[
         bool,
-        typer.Option("--allow-remote", help="Allow a non-loopback address. Requests are signed but travel unencrypted."),
+        typer.Option(
+            "--allow-remote", help="Allow a non-loopback address (requests are signed, not encrypted)."
+        ),
     ] = False,
 ) -> None:
     """Serve the SageMaker, S3, CloudWatch Logs and STS APIs so unchanged SageMaker notebooks run offline.
