@@ -31,7 +31,8 @@ class StatePaths:
     """Every path of the state folder, named once. Processes that share a ``home`` (CLI, server, the detached
     job supervisors) share the state: ``sagelocal.db`` (jobs and log events, SQLite in WAL mode), ``s3/`` (the
     object store), ``jobs/<name>/`` (each job's container layout and supervisor log), ``artifacts/`` (models
-    fetched from real SageMaker) and the SageMaker SDK config ``sagelocal serve`` writes."""
+    fetched from real SageMaker), the SageMaker SDK config ``sagelocal serve`` writes and the credentials its
+    clients must sign with."""
 
     home: Path
 
@@ -86,3 +87,9 @@ class StatePaths:
     def sdk_config(self) -> Path:
         """The SageMaker Python SDK config ``sagelocal serve`` points SAGEMAKER_USER_CONFIG_OVERRIDE at."""
         return self.home / "sagemaker-sdk-config.yaml"
+
+    @property
+    def credentials(self) -> Path:
+        """The access key id and secret every request to ``sagelocal serve`` must be signed with (mode 0600,
+        created at first use by :func:`sagelocal.server.credentials.load_or_create`)."""
+        return self.home / "credentials.json"

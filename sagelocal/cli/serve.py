@@ -17,12 +17,15 @@ def serve(
     ] = "local",
     allow_remote: Annotated[
         bool,
-        typer.Option("--allow-remote", help="Allow a non-loopback address. Requests are not authenticated."),
+        typer.Option(
+            "--allow-remote", help="Allow a non-loopback address (requests are signed, not encrypted)."
+        ),
     ] = False,
 ) -> None:
     """Serve the SageMaker, S3, CloudWatch Logs and STS APIs so unchanged SageMaker notebooks run offline.
 
-    Prints the `export AWS_ENDPOINT_URL_...` lines to paste into the notebook's environment.
+    Prints the `export AWS_ENDPOINT_URL_...` lines, with the credentials every request must be signed with, to
+    paste into the notebook's environment.
     """
     from sagelocal.server.run import ServeError
     from sagelocal.server.run import serve as run_server

@@ -1,8 +1,9 @@
 """``sagelocal serve``: one HTTP server speaking the AWS wire protocols a SageMaker notebook uses.
 
 SageMaker and CloudWatch Logs (AWS JSON 1.1, routed by ``X-Amz-Target``), STS (query protocol) and S3 (REST,
-path- and virtual-host-style), all backed by one :class:`sagelocal.service.service.Emulator`. Request
-signatures are accepted without being checked.
+path- and virtual-host-style), all backed by one :class:`sagelocal.service.service.Emulator`. Only requests
+signed with the server's own credentials and addressed to one of its own names are answered
+(:mod:`sagelocal.server.auth`, :mod:`sagelocal.server.hosts`).
 
 This module holds the small AWS JSON 1.1 wire helpers shared by the SageMaker and Logs handlers.
 """

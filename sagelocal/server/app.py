@@ -5,8 +5,14 @@
 - an ``Action`` parameter with no bucket, or a request signed for ``sts`` → STS (query protocol)
 - everything else → S3 REST (path-style, or virtual-host-style from the ``Host`` header)
 
-Signatures (``Authorization``, presigned ``X-Amz-Signature``) are read only to learn the signing service;
-they are never verified.
+Every request but the health check must be signed with the server's credentials: the signature is verified
+(:mod:`sagelocal.server.auth`) before the request reaches any handler, and a failure is answered in the
+protocol's own error shape. The ``Host`` check (:mod:`sagelocal.server.hosts`) runs before this app, as the
+outermost ASGI layer. The signing service in the credential scope only helps tell STS from S3 at ``/``; the
+verifier then requires the scope to name the endpoint the request reached.
+
+No CORS headers are ever sent, and ``OPTIONS`` is answered like any other unsigned request (refused): a browser
+page on another origin can neither read an answer nor get a preflight approved.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from sagelocal.server import (
     sagemaker_api,
     sts_api,
 )
+from sagelocal.server.auth import IncomingRequest, Protocol, SignatureError, Verifier
 from sagelocal.service.service import Emulator
 
 log = logging.getLogger("sagelocal.server")
@@ -52,21 +59,24 @@ def signing_service(request: Request) -> str | None:
     return None
 
 
-def create_app(emulator: Emulator) -> FastAPI:
+def create_app(emulator: Emulator, verifier: Verifier) -> FastAPI:
+    """The app serving ``emulator`` to requests signed with ``verifier``'s credentials."""
     app = FastAPI(title="sagelocal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.emulator = emulator
+    app.state.verifier = verifier
 
     @app.api_route("/{path:path}", methods=_METHODS, include_in_schema=False)
     async def dispatch(request: Request) -> Response:
         try:
-            return await _dispatch(request, emulator)
+            return await _dispatch(request, emulator, verifier)
         except ClientDisconnect:  # the client hung up before sending its whole request
             return Response(status_code=400)
 
     return app
 
 
-async def _dispatch(request: Request, emulator: Emulator) -> Response:
+async def _dispatch(request: Request, emulator: Emulator, verifier: Verifier) -> Response:
+    incoming = IncomingRequest.from_scope(request.scope)
     target = request.headers.get("x-amz-target")
     if target is not None:
         prefix, _, operation = target.partition(".")
@@ -74,6 +84,11 @@ async def _dispatch(request: Request, emulator: Emulator) -> Response:
             body = await read_json_body(request)
             if body is None:
                 return body_too_large(new_request_id())
+            signing_name = "sagemaker" if prefix == sagemaker_api.TARGET_PREFIX else "logs"
+            try:
+                verifier.verify(incoming, Protocol.JSON, signing_name, body=body)
+            except SignatureError as error:
+                return json_error(error, new_request_id())
             if prefix == sagemaker_api.TARGET_PREFIX:
                 return await sagemaker_api.handle(operation, body, emulator)
             return await logs_api.handle(operation, body, emulator.logs)
@@ -92,13 +107,28 @@ async def _dispatch(request: Request, emulator: Emulator) -> Response:
     host_bucket = s3_wire.virtual_host_bucket(request.headers.get("host", ""))
     service = signing_service(request)
     if service == "sts":
-        return await sts_api.handle(request)
+        return await _sts(request, incoming, verifier)
     if host_bucket is None and path == "/" and service in (None, "sts"):
         if "Action" in request.query_params:
-            return await sts_api.handle(request)
+            return await _sts(request, incoming, verifier)
         content_type = request.headers.get("content-type", "")
         if request.method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
             body = await request.body()
             if any(k == "Action" for k, _ in parse_qsl(body.decode("utf-8", "replace"))):
-                return await sts_api.handle(request)
-    return await s3_api.handle(request, emulator.objects, host_bucket)
+                return await _sts(request, incoming, verifier)
+    try:
+        # Before the body is read: an unsigned upload is refused without spooling it. The body itself is
+        # checked against the signed payload hash or chunk signatures as it is decoded (s3_body).
+        verified = verifier.verify(incoming, Protocol.S3, "s3", host_bucket=host_bucket)
+    except SignatureError as error:
+        return s3_api.signature_error(error, request)
+    return await s3_api.handle(request, emulator.objects, host_bucket, verified)
+
+
+async def _sts(request: Request, incoming: IncomingRequest, verifier: Verifier) -> Response:
+    body = await request.body()  # Starlette caches it, so sts_api reads it again for free
+    try:
+        verifier.verify(incoming, Protocol.QUERY, "sts", body=body)
+    except SignatureError as error:
+        return sts_api.error_response(error.code, error.message, error.http_status)
+    return await sts_api.handle(request)

@@ -1,5 +1,9 @@
 """Start the sagelocal HTTP server with uvicorn and print the ``export`` lines a notebook needs.
 
+The server answers only requests signed with the credentials kept in the state folder (created at first use,
+mode 0600) and addressed to one of its own names (:mod:`sagelocal.server.hosts`); the export lines carry those
+credentials, so boto3 and the SageMaker SDK work for whoever can read them and for nobody else.
+
 ``python -m sagelocal.server.run [--host H] [--port N] [--backend local|docker] [--allow-remote]`` does what
 ``sagelocal serve`` does (the test fixture uses it so it does not depend on the CLI wiring).
 """
@@ -14,6 +18,7 @@ from pathlib import Path
 
 from sagelocal import config
 from sagelocal.backends import EMULATED_BACKENDS, emulated_service
+from sagelocal.server.credentials import Credentials, CredentialsFileError, load_or_create
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9090
@@ -59,8 +64,8 @@ def is_loopback(host: str) -> bool:
 def check_bind_address(host: str, allow_remote: bool) -> None:
     if not allow_remote and not is_loopback(host):
         raise ServeError(
-            f"refusing to listen on {host}: not a loopback address, and sagelocal does not check request "
-            "signatures. Pass --allow-remote to serve other machines anyway.",
+            f"refusing to listen on {host}: not a loopback address, and sagelocal speaks plain HTTP (requests "
+            "are signed, not encrypted). Pass --allow-remote to serve other machines anyway.",
             exit_code=2,
         )
 
@@ -77,15 +82,16 @@ def base_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def export_lines(url: str, sdk_config: Path | None = None) -> list[str]:
+def export_lines(url: str, credentials: Credentials, sdk_config: Path | None = None) -> list[str]:
+    """The shell lines that point boto3 and the SageMaker SDK at ``url``, signing with ``credentials``."""
     lines = [
         f"export AWS_ENDPOINT_URL_SAGEMAKER={url}",
         f"export AWS_ENDPOINT_URL_S3={url}",
         f"export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={url}",
         f"export AWS_ENDPOINT_URL_STS={url}",
         f"export AWS_DEFAULT_REGION={config.DEFAULT_REGION}",
-        "export AWS_ACCESS_KEY_ID=testing",
-        "export AWS_SECRET_ACCESS_KEY=testing",
+        f"export AWS_ACCESS_KEY_ID={credentials.access_key_id}",
+        f"export AWS_SECRET_ACCESS_KEY={credentials.secret_access_key}",
     ]
     if sdk_config is not None:
         lines.append(f"export SAGEMAKER_USER_CONFIG_OVERRIDE={sdk_config}")
@@ -131,23 +137,38 @@ def serve(
         import uvicorn
 
         from sagelocal.server.app import create_app
+        from sagelocal.server.auth import Verifier
+        from sagelocal.server.hosts import HostCheckMiddleware
 
         home = config.home()
+        credentials_path = config.StatePaths(home).credentials
+        try:
+            credentials = load_or_create(credentials_path)
+        except CredentialsFileError as exc:
+            raise ServeError(str(exc)) from None
+        except OSError as exc:  # e.g. a state folder it cannot write
+            raise ServeError(
+                f"cannot create the sagelocal credentials file {credentials_path}: {exc.strerror or exc}"
+            ) from None
         try:
             emulator = emulated_service(backend, home, allow_local_instance=False, warm_start=True)
         except Exception as exc:  # e.g. a state folder it cannot write
             raise ServeError(f"cannot start the {backend} backend: {exc}") from exc
         sdk_config = write_sdk_config(home)
-        url = base_url(host, sock.getsockname()[1])
+        bound_port = sock.getsockname()[1]
+        url = base_url(host, bound_port)
         print(f"# sagelocal serve: SageMaker, S3, CloudWatch Logs and STS on {url}", flush=False)
-        print(f"# backend {backend}; state in {home}; request signatures are accepted without being checked.")
+        print(f"# backend {backend}; state in {home}; requests must be signed with the credentials below.")
         print("# In the shell or notebook environment that runs boto3 / the SageMaker Python SDK:")
-        for line in export_lines(url, sdk_config):
+        for line in export_lines(url, credentials, sdk_config):
             print(line)
         sys.stdout.flush()
+        # The Host check is the outermost layer: a request under a foreign name (DNS rebinding) is refused
+        # before routing, before its body is read and before the signature check.
+        app = HostCheckMiddleware(create_app(emulator, Verifier(credentials)), host, bound_port)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(emulator),
+                app,
                 log_level="warning",
                 access_log=False,
                 lifespan="off",

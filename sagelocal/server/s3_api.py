@@ -25,7 +25,8 @@ from starlette.responses import Response, StreamingResponse
 
 from sagelocal.aws.errors import AccessDenied, ServiceError
 from sagelocal.config import ACCOUNT_ID, region
-from sagelocal.server.s3_body import SpooledBody, parse_xml
+from sagelocal.server.auth import SignatureError, Verified
+from sagelocal.server.s3_body import SpooledBody, parse_xml, read_small_body
 from sagelocal.server.s3_wire import (
     S3_NAMESPACE,
     S3Error,
@@ -56,8 +57,22 @@ UNSUPPORTED_SUBRESOURCES = frozenset(
 # --- handlers ---------------------------------------------------------------------------------------------
 
 
-async def handle(request: Request, store: ObjectStore, host_bucket: str | None) -> Response:
-    request_id = str(uuid.uuid4()).replace("-", "").upper()[:16]
+def _request_id() -> str:
+    return str(uuid.uuid4()).replace("-", "").upper()[:16]
+
+
+def signature_error(error: SignatureError, request: Request) -> Response:
+    """A request that failed authentication, answered as S3 does: its XML error document with the ``extra``
+    elements (``StringToSign``, ``CanonicalRequest``…) that help a client debug its signer."""
+    return error_response(error, _request_id(), request.method, None, None)
+
+
+async def handle(
+    request: Request, store: ObjectStore, host_bucket: str | None, verified: Verified
+) -> Response:
+    """Serve one S3 request whose signature ``verified`` checked; its body is checked against ``verified``
+    as it is read."""
+    request_id = _request_id()
     method = request.method
     bucket: str | None = None
     key: str | None = None
@@ -80,8 +95,8 @@ async def handle(request: Request, store: ObjectStore, host_bucket: str | None) 
         if unsupported:
             raise not_implemented(f"?{unsupported[0]}")
         if key is None:
-            return await _bucket_operation(request, store, request_id, bucket, query)
-        return await _object_operation(request, store, request_id, bucket, key, query)
+            return await _bucket_operation(request, verified, store, request_id, bucket, query)
+        return await _object_operation(request, verified, store, request_id, bucket, key, query)
     except ServiceError as error:
         return error_response(error, request_id, method, bucket, key)
     except (
@@ -114,12 +129,18 @@ async def _list_buckets(store: ObjectStore, request_id: str) -> Response:
 
 
 async def _bucket_operation(
-    request: Request, store: ObjectStore, request_id: str, bucket: str, query: dict[str, str]
+    request: Request,
+    verified: Verified,
+    store: ObjectStore,
+    request_id: str,
+    bucket: str,
+    query: dict[str, str],
 ) -> Response:
     method = request.method
     region_header = {"x-amz-bucket-region": region()}
     if method == "PUT":
-        await request.body()  # CreateBucketConfiguration: any LocationConstraint is accepted
+        # CreateBucketConfiguration: any LocationConstraint is accepted
+        await read_small_body(request, verified)
         await run_in_threadpool(store.create_bucket, bucket)
         headers = base_headers(request_id) | {"Location": f"/{bucket}"}
         return Response(status_code=200, headers=headers)
@@ -139,7 +160,7 @@ async def _bucket_operation(
             return await _list_objects_v2(store, request_id, bucket, query)
         return await _list_objects_v1(store, request_id, bucket, query)
     if method == "POST" and "delete" in query:
-        return await _delete_objects(request, store, request_id, bucket)
+        return await _delete_objects(request, verified, store, request_id, bucket)
     if method == "DELETE":
         raise not_implemented("DeleteBucket (remove the folder under <home>/s3 instead)")
     raise S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
@@ -258,8 +279,10 @@ async def _list_objects_v1(
     return xml_response("".join(parts), request_id)
 
 
-async def _delete_objects(request: Request, store: ObjectStore, request_id: str, bucket: str) -> Response:
-    root = parse_xml(await request.body(), "Delete")
+async def _delete_objects(
+    request: Request, verified: Verified, store: ObjectStore, request_id: str, bucket: str
+) -> Response:
+    root = parse_xml(await read_small_body(request, verified), "Delete")
     quiet = (root.findtext("Quiet") or "").strip().lower() == "true"
     keys = [obj.findtext("Key") or "" for obj in root.findall("Object")]
     if len(keys) > 1000:
@@ -287,7 +310,13 @@ async def _delete_objects(request: Request, store: ObjectStore, request_id: str,
 
 
 async def _object_operation(
-    request: Request, store: ObjectStore, request_id: str, bucket: str, key: str, query: dict[str, str]
+    request: Request,
+    verified: Verified,
+    store: ObjectStore,
+    request_id: str,
+    bucket: str,
+    key: str,
+    query: dict[str, str],
 ) -> Response:
     method = request.method
     headers = request.headers
@@ -295,10 +324,10 @@ async def _object_operation(
         if "uploadId" in query or "partNumber" in query:
             if "x-amz-copy-source" in headers:
                 raise not_implemented("UploadPartCopy")
-            return await _upload_part(request, store, request_id, bucket, key, query)
+            return await _upload_part(request, verified, store, request_id, bucket, key, query)
         if "x-amz-copy-source" in headers:
             return await _copy_object(request, store, request_id, bucket, key)
-        return await _put_object(request, store, request_id, bucket, key)
+        return await _put_object(request, verified, store, request_id, bucket, key)
     if method in ("GET", "HEAD"):
         if "uploadId" in query:
             raise not_implemented("ListParts")
@@ -318,10 +347,10 @@ async def _object_operation(
         return Response(status_code=204, headers=base_headers(request_id))
     if method == "POST":
         if "uploads" in query:
-            return await _create_multipart_upload(request, store, request_id, bucket, key)
+            return await _create_multipart_upload(request, verified, store, request_id, bucket, key)
         if "uploadId" in query:
             return await _complete_multipart_upload(
-                request, store, request_id, bucket, key, query["uploadId"]
+                request, verified, store, request_id, bucket, key, query["uploadId"]
             )
         raise not_implemented("POST on an object without ?uploads or ?uploadId")
     raise S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", 405)
@@ -333,9 +362,9 @@ def _content_type(request: Request) -> str | None:
 
 
 async def _put_object(
-    request: Request, store: ObjectStore, request_id: str, bucket: str, key: str
+    request: Request, verified: Verified, store: ObjectStore, request_id: str, bucket: str, key: str
 ) -> Response:
-    body = await SpooledBody.read(request, store.spool_dir)
+    body = await SpooledBody.read(request, verified, store.spool_dir)
     try:
         info: ObjectInfo = await run_in_threadpool(
             store.put_object, bucket, key, body.file, _content_type(request)
@@ -510,9 +539,9 @@ async def _get_object(
 
 
 async def _create_multipart_upload(
-    request: Request, store: ObjectStore, request_id: str, bucket: str, key: str
+    request: Request, verified: Verified, store: ObjectStore, request_id: str, bucket: str, key: str
 ) -> Response:
-    await request.body()
+    await read_small_body(request, verified)
     upload_id: str = await run_in_threadpool(
         store.create_multipart_upload, bucket, key, _content_type(request)
     )
@@ -529,13 +558,19 @@ async def _create_multipart_upload(
 
 
 async def _upload_part(
-    request: Request, store: ObjectStore, request_id: str, bucket: str, key: str, query: dict[str, str]
+    request: Request,
+    verified: Verified,
+    store: ObjectStore,
+    request_id: str,
+    bucket: str,
+    key: str,
+    query: dict[str, str],
 ) -> Response:
     upload_id = query.get("uploadId")
     part_text = query.get("partNumber", "")
     if not upload_id or not part_text.isdigit() or not 1 <= int(part_text) <= 10000:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
-    body = await SpooledBody.read(request, store.spool_dir)
+    body = await SpooledBody.read(request, verified, store.spool_dir)
     try:
         etag: str = await run_in_threadpool(
             store.upload_part, bucket, key, upload_id, int(part_text), body.file
@@ -548,9 +583,15 @@ async def _upload_part(
 
 
 async def _complete_multipart_upload(
-    request: Request, store: ObjectStore, request_id: str, bucket: str, key: str, upload_id: str
+    request: Request,
+    verified: Verified,
+    store: ObjectStore,
+    request_id: str,
+    bucket: str,
+    key: str,
+    upload_id: str,
 ) -> Response:
-    root = parse_xml(await request.body(), "CompleteMultipartUpload")
+    root = parse_xml(await read_small_body(request, verified), "CompleteMultipartUpload")
     parts: list[tuple[int, str]] = []
     for part in root.findall("Part"):
         number = (part.findtext("PartNumber") or "").strip()

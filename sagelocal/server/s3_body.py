@@ -1,6 +1,11 @@
 """S3 request bodies: ``aws-chunked`` decoding (SigV4 streaming chunks and trailing checksums), Content-MD5
 and ``x-amz-checksum-*`` verification while the body is spooled to a temporary file, and the XML documents some
-operations send (``Delete``, ``CompleteMultipartUpload``)."""
+operations send (``Delete``, ``CompleteMultipartUpload``).
+
+The request's signature was verified before its body was read (:mod:`sagelocal.server.app`); the body is
+checked here against what was signed: the ``X-Amz-Content-SHA256`` hash of the raw body, or each
+``aws-chunked`` chunk's chained signature and the trailer's. :meth:`SpooledBody.read` returns only a body that
+passed, so nothing unsigned is ever stored."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from xml.etree import ElementTree
 
 from starlette.requests import Request
 
+from sagelocal.server.auth import ChunkSignatureVerifier, Verified
 from sagelocal.server.s3_wire import S3Error
 
 SPOOL_MEMORY_BYTES = 1024 * 1024
@@ -29,15 +35,22 @@ class AwsChunkedDecoder:
 
     Handles SigV4 streaming chunks (``<hex-size>;chunk-signature=<sig>\\r\\n<data>\\r\\n``), unsigned chunks
     (``<hex-size>\\r\\n<data>\\r\\n``) and the trailer section after the final zero-size chunk
-    (``x-amz-checksum-crc32:<b64>\\r\\n``…). Signatures are not checked.
+    (``x-amz-checksum-crc32:<b64>\\r\\n``…, then ``x-amz-trailer-signature:<sig>`` when signed). With
+    ``chunks`` (a signed streaming upload), each chunk's data and ``chunk-signature`` are checked as the chunk
+    ends, the trailer's signature at the end of the trailer, and :meth:`finish` requires the whole chain.
     """
 
     MAX_LINE = 64 * 1024
+    TRAILER_SIGNATURE = "x-amz-trailer-signature"
 
-    def __init__(self) -> None:
+    def __init__(self, chunks: ChunkSignatureVerifier | None = None) -> None:
         self._buffer = bytearray()
         self._state = "size"
         self._remaining = 0
+        self._chunks = chunks
+        self._chunk_signature: str | None = None
+        self._trailer_lines: list[tuple[str, str]] = []
+        self._trailer_signature: str | None = None
         self.trailers: dict[str, str] = {}
 
     @property
@@ -63,14 +76,17 @@ class AwsChunkedDecoder:
                 line = self._line()
                 if line is None:
                     break
-                size_text = line.split(b";", 1)[0].strip()
+                size_text, _, extensions = line.partition(b";")
                 try:
-                    size = int(size_text, 16)
+                    size = int(size_text.strip(), 16)
                 except ValueError:
                     raise S3Error(
                         "IncompleteBody", "The aws-chunked body has a malformed chunk header."
                     ) from None
+                self._chunk_signature = _chunk_signature(extensions)
                 if size == 0:
+                    if self._chunks is not None:
+                        self._chunks.end_chunk(self._chunk_signature)  # the final, empty chunk
                     self._state = "trailer"
                 else:
                     self._remaining = size
@@ -79,7 +95,10 @@ class AwsChunkedDecoder:
                 if not self._buffer:
                     break
                 take = min(self._remaining, len(self._buffer))
-                out += self._buffer[:take]
+                piece = bytes(self._buffer[:take])
+                if self._chunks is not None:
+                    self._chunks.update(piece)
+                out += piece
                 del self._buffer[:take]
                 self._remaining -= take
                 if self._remaining == 0:
@@ -90,30 +109,52 @@ class AwsChunkedDecoder:
                 if bytes(self._buffer[:2]) != b"\r\n":
                     raise S3Error("IncompleteBody", "The aws-chunked body has a malformed chunk.")
                 del self._buffer[:2]
+                if self._chunks is not None:
+                    self._chunks.end_chunk(self._chunk_signature)
                 self._state = "size"
             elif self._state == "trailer":
                 line = self._line()
                 if line is None:
                     break
                 if not line.strip():
-                    self._state = "done"
+                    self._end_trailer()
                     continue
                 name, sep, value = line.decode("latin-1").partition(":")
                 if sep:
-                    self.trailers[name.strip().lower()] = value.strip()
+                    if name.strip().lower() == self.TRAILER_SIGNATURE:
+                        self._trailer_signature = value.strip()
+                    else:
+                        self._trailer_lines.append((name, value))
+                        self.trailers[name.strip().lower()] = value.strip()
             else:  # done: anything after the terminating blank line is ignored
                 self._buffer.clear()
                 break
         return bytes(out)
 
+    def _end_trailer(self) -> None:
+        if self._chunks is not None and self._chunks.trailer:
+            self._chunks.end_trailer(self._trailer_lines, self._trailer_signature)
+        self._state = "done"
+
     def finish(self) -> None:
         if self._state == "trailer" and not self._buffer:
-            self._state = "done"  # "0\r\n" then end of body: a client that sent no trailer section
+            self._end_trailer()  # "0\r\n" then end of body: a client that sent no terminating blank line
         if self._state != "done":
             raise S3Error(
                 "IncompleteBody",
                 "You did not provide the number of bytes specified by the Content-Length HTTP header",
             )
+        if self._chunks is not None:
+            self._chunks.check_complete()
+
+
+def _chunk_signature(extensions: bytes) -> str | None:
+    """The ``chunk-signature`` value among a chunk header's ``;name=value`` extensions, if any."""
+    for extension in extensions.split(b";"):
+        name, _, value = extension.decode("latin-1").partition("=")
+        if name.strip().lower() == "chunk-signature":
+            return value.strip()
+    return None
 
 
 def _is_checksum_value(header: str) -> bool:
@@ -156,7 +197,9 @@ class SpooledBody:
         self.file.close()
 
     @classmethod
-    async def read(cls, request: Request, spool_dir: Path | None = None) -> SpooledBody:
+    async def read(cls, request: Request, verified: Verified, spool_dir: Path | None = None) -> SpooledBody:
+        """The body of ``request``, decoded, spooled (under ``spool_dir``) and checked against what ``verified``
+        says was signed (raises :class:`~sagelocal.server.auth.SignatureError` otherwise) and its digests."""
         headers = request.headers
         encodings = [e.strip().lower() for e in headers.get("content-encoding", "").split(",") if e.strip()]
         chunked = "aws-chunked" in encodings or headers.get("x-amz-content-sha256", "").startswith(
@@ -170,9 +213,13 @@ class SpooledBody:
         hashers = {name: (_crc32_hasher() if name == "crc32" else _CHECKSUMS[name]()) for name in wanted}
 
         body = cls(spool_dir)
-        decoder = AwsChunkedDecoder() if chunked else None
+        decoder = AwsChunkedDecoder(verified.chunks) if chunked else None
+        # The client signed the hash of the body as sent (before any aws-chunked decoding).
+        raw_hash = hashlib.sha256() if verified.content_sha256 is not None else None
         try:
             async for chunk in request.stream():
+                if raw_hash is not None:
+                    raw_hash.update(chunk)
                 data = decoder.feed(chunk) if decoder else chunk
                 if data:
                     body.file.write(data)
@@ -180,6 +227,8 @@ class SpooledBody:
                     body.md5.update(data)
                     for hasher in hashers.values():
                         hasher.update(data)
+            if raw_hash is not None:
+                verified.check_payload_sha256(raw_hash.hexdigest())
             supplied = {k[15:]: v for k, v in headers.items() if _is_checksum_value(k)}
             if decoder:
                 decoder.finish()
@@ -225,6 +274,16 @@ class SpooledBody:
 
     def checksum_headers(self) -> dict[str, str]:
         return {f"x-amz-checksum-{name}": value for name, value in self.checksums.items()}
+
+
+async def read_small_body(request: Request, verified: Verified) -> bytes:
+    """The whole body of a request that carries a small document (``Delete``, ``CompleteMultipartUpload``,
+    ``CreateBucketConfiguration``), decoded and checked like an upload's."""
+    body = await SpooledBody.read(request, verified)
+    try:
+        return body.file.read()
+    finally:
+        body.close()
 
 
 # --- XML bodies -------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import ast
-import http.client
 import io
 import json
 import os
@@ -23,7 +22,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from support.builders import write_files
@@ -38,7 +36,7 @@ from support.reliability_cases import (
     run_cli,
     wait_terminal,
 )
-from support.server_fixture import clean_environ, running_server
+from support.server_fixture import Server, clean_environ, running_server
 
 from sagelocal.backends.local import LocalBackend
 from sagelocal.service.training import artifacts
@@ -93,21 +91,18 @@ def sandbox(tmp_path: Path) -> Iterator[Path]:
     kill_leftover_workers(home)
 
 
-def raw_request(url: str, method: str, path: str, body: bytes = b"", headers: dict | None = None) -> tuple:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        conn.putheader("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        conn.endheaders()
-        if body:
-            conn.send(body)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
+def raw_request(
+    server: Server,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict | None = None,
+    service: str = "s3",
+) -> tuple:
+    """``path`` byte for byte, signed with the server's credentials (the attacks here are on paths, not on
+    authentication: tests/server/test_server_auth_e2e.py covers that)."""
+    response = server.send(method, path, body, headers, service=service)
+    return response.status, response.body
 
 
 # --- S3 keys through the server ---------------------------------------------------------------------------
@@ -120,13 +115,13 @@ def test_s3_keys_and_buckets_stay_in_the_store_via_the_server(sandbox: Path) -> 
         s3.create_bucket(Bucket="safe")
         accepted: dict[str, int] = {}
         for raw in NASTY_KEYS:
-            status, _ = raw_request(server.url, "PUT", f"/safe/{raw}", MARKER + raw.encode())
+            status, _ = raw_request(server, "PUT", f"/safe/{raw}", MARKER + raw.encode())
             assert status in (200, 400), (raw, status)
             accepted[raw] = status
         for raw in NASTY_BUCKETS:
-            status, _ = raw_request(server.url, "PUT", f"/{raw}/escape-bucket", MARKER)
+            status, _ = raw_request(server, "PUT", f"/{raw}/escape-bucket", MARKER)
             assert status in (400, 404), (raw, status)
-            status, _ = raw_request(server.url, "PUT", f"/{raw}")
+            status, _ = raw_request(server, "PUT", f"/{raw}")
             assert status == (200 if raw == "jobs" else 400), (raw, status)  # "jobs" is a valid bucket name
         # Everything that was stored is an object of bucket "safe" under the key the client meant, and
         # reads back as written.
@@ -232,16 +227,18 @@ def test_job_names_stay_in_the_store_via_the_server(sandbox: Path, tmp_path: Pat
                 ("StopTrainingJob", {"TrainingJobName": name}),
             ):
                 status, answer = raw_request(
-                    server.url, "POST", "/", json.dumps(payload).encode(),
+                    server, "POST", "/", json.dumps(payload).encode(),
                     {"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": "application/x-amz-json-1.1"},
+                    "sagemaker",
                 )  # fmt: skip
                 assert status == 400, (name, operation, answer)
                 error = json.loads(answer)
                 assert error["__type"].rsplit("#", 1)[-1] == "ValidationException", error
         status, answer = raw_request(
-            server.url, "POST", "/", json.dumps({"logGroupName": "/aws/sagemaker/TrainingJobs",
-                                                 "logStreamNamePrefix": "../../"}).encode(),
+            server, "POST", "/", json.dumps({"logGroupName": "/aws/sagemaker/TrainingJobs",
+                                             "logStreamNamePrefix": "../../"}).encode(),
             {"X-Amz-Target": "Logs_20140328.DescribeLogStreams", "Content-Type": "application/x-amz-json-1.1"},
+            "logs",
         )  # fmt: skip
         assert status in (200, 400)
     jobs = sandbox / "jobs"
@@ -436,8 +433,8 @@ def test_the_server_binds_to_loopback_by_default(tmp_path: Path) -> None:
     )  # fmt: skip
     assert refused.returncode == 2
     assert refused.stderr == (
-        "sagelocal serve: refusing to listen on 0.0.0.0: not a loopback address, and sagelocal does not check "
-        "request signatures. Pass --allow-remote to serve other machines anyway.\n"
+        "sagelocal serve: refusing to listen on 0.0.0.0: not a loopback address, and sagelocal speaks plain HTTP "
+        "(requests are signed, not encrypted). Pass --allow-remote to serve other machines anyway.\n"
     )
 
 

@@ -3,11 +3,11 @@ SDK relies on (reference §9) and the training job's own log stream."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
 
-import httpx
 import pytest
 from botocore.exceptions import ClientError
 from support.server_fixture import Server, breast_cancer_csv
@@ -188,12 +188,14 @@ def test_training_job_writes_its_stream(sagelocal_server: Server) -> None:
 
 def _raw_logs_call(server: Server, operation: str, params: dict[str, object]) -> tuple[int, dict[str, str]]:
     """A request boto3 would refuse to send (its own parameter checks), straight onto the wire."""
-    response = httpx.post(
-        server.url,
-        json=params,
-        headers={"X-Amz-Target": f"Logs_20140328.{operation}", "Content-Type": "application/x-amz-json-1.1"},
+    response = server.send(
+        "POST",
+        "/",
+        json.dumps(params).encode(),
+        {"X-Amz-Target": f"Logs_20140328.{operation}", "Content-Type": "application/x-amz-json-1.1"},
+        service="logs",
     )
-    return response.status_code, response.json()
+    return response.status, json.loads(response.body)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
 import os
 import socket
 import zlib
@@ -14,11 +13,10 @@ from urllib.parse import urlparse
 
 import boto3.s3.transfer
 import botocore.httpchecksum
-import httpx
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from support.server_fixture import Server
+from support.server_fixture import Server, aws_chunked_body
 
 BUCKET = "conformance"
 
@@ -35,14 +33,10 @@ def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> dict[str, str]:
 
 
 def raw_request(server: Server, method: str, path: str, body: bytes = b"", headers: dict | None = None):
-    """Send ``path`` byte for byte (http.client does not normalise ``..`` or percent-escapes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read(), dict(response.getheaders())
-    finally:
-        conn.close()
+    """Send ``path`` byte for byte (http.client does not normalise ``..`` or percent-escapes), signed with the
+    server's credentials; header names of the answer lower-cased."""
+    response = server.send(method, path, body, headers)
+    return response.status, response.body, {k.lower(): v for k, v in response.headers.items()}
 
 
 # --- buckets -----------------------------------------------------------------------------------------------
@@ -257,23 +251,22 @@ def test_boto3_aws_chunked_trailer_uploads(s3, tmp_path: Path, trailing_checksum
 
 
 def test_signed_aws_chunked_body(s3, sagelocal_server: Server) -> None:
-    """SigV4 streaming chunks (``<hex>;chunk-signature=…``), as other SDKs send them; signatures unchecked."""
+    """SigV4 streaming chunks (``<hex>;chunk-signature=…``), as other SDKs send them, each signature checked."""
     payload = b"hello, chunked world"
-    chunked = (
-        b"10;chunk-signature=" + b"a" * 64 + b"\r\n" + payload[:16] + b"\r\n"
-        b"4;chunk-signature=" + b"b" * 64 + b"\r\n" + payload[16:] + b"\r\n"
-        b"0;chunk-signature=" + b"c" * 64 + b"\r\n\r\n"
+    path = f"/{BUCKET}/chunked/signed"
+    headers = sagelocal_server.signed_headers(
+        "PUT",
+        path,
+        headers={
+            "Content-Encoding": "aws-chunked",
+            "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            "x-amz-decoded-content-length": str(len(payload)),
+        },
     )
-    headers = {
-        "Content-Encoding": "aws-chunked",
-        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        "x-amz-decoded-content-length": str(len(payload)),
-        "Content-Length": str(len(chunked)),
-    }
-    status, _, response_headers = raw_request(
-        sagelocal_server, "PUT", f"/{BUCKET}/chunked/signed", chunked, headers
-    )
-    assert status == 200
+    chunked = aws_chunked_body(sagelocal_server.credentials, headers, [payload[:16], payload[16:]])
+    response = sagelocal_server.send("PUT", path, chunked, headers, service=None)
+    status, response_headers = response.status, {k.lower(): v for k, v in response.headers.items()}
+    assert status == 200, response.body
     assert response_headers["etag"] == f'"{hashlib.md5(payload).hexdigest()}"'
     assert s3.get_object(Bucket=BUCKET, Key="chunked/signed")["Body"].read() == payload
 
@@ -372,14 +365,13 @@ def test_url_encoded_listing_of_unusual_keys(s3, sagelocal_server: Server) -> No
     assert sorted(listed) == sorted(keys)
     for key in keys:
         assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == key.encode()
-    response = httpx.get(
-        f"{sagelocal_server.url}/{BUCKET}",
-        params={"list-type": "2", "prefix": "odd/with", "encoding-type": "url"},
+    status, body, _ = raw_request(
+        sagelocal_server, "GET", f"/{BUCKET}?list-type=2&prefix=odd%2Fwith&encoding-type=url"
     )
-    assert response.status_code == 200
-    assert "<EncodingType>url</EncodingType>" in response.text
-    assert "<Key>odd/with%20space.csv</Key>" in response.text
-    assert "<Prefix>odd/with</Prefix>" in response.text
+    assert status == 200
+    assert b"<EncodingType>url</EncodingType>" in body
+    assert b"<Key>odd/with%20space.csv</Key>" in body
+    assert b"<Prefix>odd/with</Prefix>" in body
 
 
 def test_delete_objects(s3) -> None:
@@ -406,17 +398,32 @@ def test_copy_object(s3) -> None:
 
 def test_virtual_host_style_by_host_header(s3, sagelocal_server: Server) -> None:
     s3.put_object(Bucket=BUCKET, Key="vhost/a.txt", Body=b"virtual")
-    base = f"http://127.0.0.1:{sagelocal_server.port}"
-    for host in (f"{BUCKET}.localhost:{sagelocal_server.port}", f"{BUCKET}.s3.us-east-1.amazonaws.com"):
-        got = httpx.get(f"{base}/vhost/a.txt", headers={"Host": host})
-        assert got.status_code == 200, got.text
-        assert got.content == b"virtual"
-        listing = httpx.get(f"{base}/", params={"list-type": "2", "prefix": "vhost/"}, headers={"Host": host})
-        assert "<Key>vhost/a.txt</Key>" in listing.text
-        assert f"<Name>{BUCKET}</Name>" in listing.text
-    put = httpx.put(f"{base}/vhost/b.txt", content=b"put virtually", headers={"Host": f"{BUCKET}.localhost"})
-    assert put.status_code == 200
+    port = sagelocal_server.port
+    for host in (f"{BUCKET}.localhost:{port}", f"{BUCKET}.s3.localhost:{port}", f"{BUCKET}.localhost"):
+        status, body, _ = raw_request(sagelocal_server, "GET", "/vhost/a.txt", headers={"Host": host})
+        assert (status, body) == (200, b"virtual")
+        status, body, _ = raw_request(
+            sagelocal_server, "GET", "/?list-type=2&prefix=vhost%2F", headers={"Host": host}
+        )
+        assert b"<Key>vhost/a.txt</Key>" in body
+        assert f"<Name>{BUCKET}</Name>".encode() in body
+    status, _, _ = raw_request(
+        sagelocal_server, "PUT", "/vhost/b.txt", b"put virtually", {"Host": f"{BUCKET}.localhost"}
+    )
+    assert status == 200
     assert s3.get_object(Bucket=BUCKET, Key="vhost/b.txt")["Body"].read() == b"put virtually"
+    # AWS's own virtual-host names are not this server's: refused before routing (DNS rebinding defence).
+    status, body, _ = raw_request(
+        sagelocal_server, "GET", "/vhost/a.txt", headers={"Host": f"{BUCKET}.s3.us-east-1.amazonaws.com"}
+    )
+    assert status == 403
+    assert (
+        body
+        == (
+            f"sagelocal refuses requests with Host '{BUCKET}.s3.us-east-1.amazonaws.com': call it as localhost, "
+            "*.localhost or its bind address (a defence against DNS rebinding)\n"
+        ).encode()
+    )
 
 
 @pytest.fixture

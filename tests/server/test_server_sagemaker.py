@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-import httpx
 import pytest
 from botocore.exceptions import ClientError
 from support import builders
@@ -88,17 +87,16 @@ def test_create_describe_and_artifacts(sm, sagelocal_server: Server) -> None:
 def test_timestamps_are_epoch_seconds_on_the_wire(sm, sagelocal_server: Server) -> None:
     name = unique("wire")
     sm.create_training_job(**tutorial_request(name))
-    response = httpx.post(
-        sagelocal_server.url,
-        content=json.dumps({"TrainingJobName": name}),
-        headers={
-            "X-Amz-Target": "SageMaker.DescribeTrainingJob",
-            "Content-Type": "application/x-amz-json-1.1",
-        },
+    response = sagelocal_server.send(
+        "POST",
+        "/",
+        json.dumps({"TrainingJobName": name}).encode(),
+        {"X-Amz-Target": "SageMaker.DescribeTrainingJob", "Content-Type": "application/x-amz-json-1.1"},
+        service="sagemaker",
     )
-    assert response.status_code == 200
+    assert response.status == 200
     assert response.headers["content-type"] == "application/x-amz-json-1.1"
-    document = response.json()
+    document = json.loads(response.body)
     assert isinstance(document["CreationTime"], float | int) and not isinstance(
         document["CreationTime"], bool
     )
@@ -164,13 +162,15 @@ def test_describe_and_stop_check_the_name_against_the_model(sm) -> None:
 
 
 def test_list_checks_every_member_against_the_model(sagelocal_server: Server) -> None:
-    response = httpx.post(
-        sagelocal_server.url,
-        json={"MaxResults": 0, "SortOrder": "Up", "CreationTimeAfter": "yesterday"},
-        headers={"X-Amz-Target": "SageMaker.ListTrainingJobs", "Content-Type": "application/x-amz-json-1.1"},
+    response = sagelocal_server.send(
+        "POST",
+        "/",
+        json.dumps({"MaxResults": 0, "SortOrder": "Up", "CreationTimeAfter": "yesterday"}).encode(),
+        {"X-Amz-Target": "SageMaker.ListTrainingJobs", "Content-Type": "application/x-amz-json-1.1"},
+        service="sagemaker",
     )
-    assert response.status_code == 400
-    assert response.json() == {
+    assert response.status == 400
+    assert json.loads(response.body) == {
         "__type": "ValidationException",
         "message": "3 validation errors detected: Value '0' at 'maxResults' failed to satisfy constraint: "
         "Member must have value greater than or equal to 1; Value 'yesterday' at 'creationTimeAfter' failed "
@@ -249,19 +249,19 @@ def test_unknown_operation(sm, sagelocal_server: Server) -> None:
     assert message.startswith(
         "Unknown operation SageMaker.CreateEndpoint: sagelocal serves CreateTrainingJob,"
     )
-    response = httpx.post(
-        sagelocal_server.url, content=b"{}", headers={"X-Amz-Target": "Kinesis_20131202.ListStreams"}
+    response = sagelocal_server.send(
+        "POST", "/", b"{}", {"X-Amz-Target": "Kinesis_20131202.ListStreams"}, service="kinesis"
     )
-    assert response.status_code == 400
-    assert response.json()["__type"] == "UnknownOperationException"
+    assert response.status == 400
+    assert json.loads(response.body)["__type"] == "UnknownOperationException"
 
 
 def test_malformed_json_is_serialization_exception(sagelocal_server: Server) -> None:
-    response = httpx.post(
-        sagelocal_server.url, content=b"{not json", headers={"X-Amz-Target": "SageMaker.DescribeTrainingJob"}
+    response = sagelocal_server.send(
+        "POST", "/", b"{not json", {"X-Amz-Target": "SageMaker.DescribeTrainingJob"}, service="sagemaker"
     )
-    assert response.status_code == 400
-    assert response.json()["__type"] == "SerializationException"
+    assert response.status == 400
+    assert json.loads(response.body)["__type"] == "SerializationException"
 
 
 def test_endpoint_variables_route_every_client(
@@ -287,14 +287,16 @@ def test_sts_get_caller_identity(sagelocal_server: Server) -> None:
     identity = sagelocal_server.client("sts").get_caller_identity()
     assert identity["Account"] == "123456789012"
     assert identity["Arn"] == "arn:aws:iam::123456789012:user/sagelocal"
-    raw = httpx.post(
-        sagelocal_server.url,
-        content=b"Action=GetCallerIdentity&Version=2011-06-15",
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    raw = sagelocal_server.send(
+        "POST",
+        "/",
+        b"Action=GetCallerIdentity&Version=2011-06-15",
+        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        service="sts",
     )
-    assert raw.status_code == 200
-    assert '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">' in raw.text
-    assert "<Account>123456789012</Account>" in raw.text
+    assert raw.status == 200
+    assert b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">' in raw.body
+    assert b"<Account>123456789012</Account>" in raw.body
     with pytest.raises(ClientError) as excinfo:
         sagelocal_server.client("sts").assume_role(RoleArn=ROLE, RoleSessionName="session")
     assert error_of(excinfo)[0] == "InvalidAction"

@@ -1,15 +1,17 @@
 """The headline: the unmodified SageMaker Python SDK v2 runs the XGBoost tutorial against ``sagelocal serve``.
 
 Each notebook runs in a fresh interpreter configured only by the environment ``sagelocal serve`` prints
-(endpoint variables, dummy credentials, region) plus the SDK config that opts out of telemetry. An audit hook
+(endpoint variables, the server's own credentials, region) plus the SDK config that opts out of telemetry. An audit hook
 in that interpreter refuses, and records, every connection or name lookup that is not loopback, so the test
 also proves the run is offline.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import socket
+import stat
 import subprocess
 import sys
 import textwrap
@@ -193,16 +195,25 @@ def test_serve_prints_the_export_lines(tmp_path: Path) -> None:
         url = lines[3].split("=", 1)[1]
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url), lines
         sdk_config = home / "sagemaker-sdk-config.yaml"
+        # The credentials every request must be signed with: created at first use, private to their owner.
+        credentials_file = home / "credentials.json"
+        assert stat.S_IMODE(credentials_file.stat().st_mode) == 0o600
+        stored = json.loads(credentials_file.read_text())
+        assert re.fullmatch(r"AKIA[A-Z2-7]{16}", stored["AccessKeyId"])
+        assert re.fullmatch(r"[A-Za-z0-9+/]{40}", stored["SecretAccessKey"])
         assert lines[3:] == [
             f"export AWS_ENDPOINT_URL_SAGEMAKER={url}",
             f"export AWS_ENDPOINT_URL_S3={url}",
             f"export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={url}",
             f"export AWS_ENDPOINT_URL_STS={url}",
             "export AWS_DEFAULT_REGION=us-east-1",
-            "export AWS_ACCESS_KEY_ID=testing",
-            "export AWS_SECRET_ACCESS_KEY=testing",
+            f"export AWS_ACCESS_KEY_ID={stored['AccessKeyId']}",
+            f"export AWS_SECRET_ACCESS_KEY={stored['SecretAccessKey']}",
             f"export SAGEMAKER_USER_CONFIG_OVERRIDE={sdk_config}",
         ]
+        assert lines[1] == (
+            f"# backend local; state in {home.resolve()}; requests must be signed with the credentials below."
+        )
         assert all(line.startswith("# ") for line in lines[:3])  # the whole block is valid shell
         assert "TelemetryOptOut: true" in sdk_config.read_text()
         deadline = time.monotonic() + 30
@@ -227,8 +238,8 @@ def test_serve_refuses_non_loopback_addresses(host: str, tmp_path: Path) -> None
     )
     assert result.returncode == 2
     assert result.stderr == (
-        f"sagelocal serve: refusing to listen on {host}: not a loopback address, and sagelocal does not "
-        "check request signatures. Pass --allow-remote to serve other machines anyway.\n"
+        f"sagelocal serve: refusing to listen on {host}: not a loopback address, and sagelocal speaks plain "
+        "HTTP (requests are signed, not encrypted). Pass --allow-remote to serve other machines anyway.\n"
     )
     assert result.stdout == ""
 

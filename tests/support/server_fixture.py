@@ -8,13 +8,18 @@ Use the ``sagelocal_server`` fixture (one server per test module) or the ``runni
         s3 = sagelocal_server.client("s3")
         subprocess.run([...], env=sagelocal_server.subprocess_env())
 
-``server.env`` holds what a notebook needs (the endpoint variables, dummy credentials, the region, and the
-SageMaker SDK config that opts out of telemetry); ``subprocess_env()`` is ``os.environ`` without any real AWS
-configuration plus ``server.env``.
+``server.env`` holds what a notebook needs, read from the ``export`` lines the server prints: the endpoint
+variables, the server's own credentials (every request must be signed with them), the region, and the
+SageMaker SDK config that opts out of telemetry. ``subprocess_env()`` is ``os.environ`` without any real AWS
+configuration plus ``server.env``. ``server.send(...)`` sends one raw HTTP request byte for byte, signed with
+those credentials (or others, or none) by botocore's signers.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.client
 import os
 import queue
 import subprocess
@@ -27,15 +32,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotocoreCredentials
+
+from sagelocal.server.credentials import Credentials
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 60.0
+REGION = "us-east-1"
+#: What the server process itself gets: credentials nothing accepts, so no request of the server's own can
+#: accidentally be signed with what the clients use.
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": REGION,
 }
 ENDPOINT_VARIABLES = (
     "AWS_ENDPOINT_URL_SAGEMAKER",
@@ -77,6 +91,13 @@ def clean_environ(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
 @dataclass
 class Server:
     url: str
@@ -89,20 +110,92 @@ class Server:
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
+    @property
+    def credentials(self) -> Credentials:
+        """The credentials the server printed (and keeps in ``<home>/credentials.json``)."""
+        return Credentials(self.env["AWS_ACCESS_KEY_ID"], self.env["AWS_SECRET_ACCESS_KEY"])
+
+    def signed_headers(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        *,
+        service: str = "s3",
+        credentials: Credentials | None = None,
+    ) -> dict[str, str]:
+        """``headers`` plus the SigV4 headers botocore adds when it signs ``method path`` (``path`` raw, with
+        its query) for ``service`` with ``credentials`` (default: the server's). A ``Host`` in ``headers`` is
+        signed as given; otherwise the server's ``127.0.0.1:<port>`` is, and added."""
+        creds = credentials or self.credentials
+        raw_path, _, raw_query = path.partition("?")
+        request = AWSRequest(method=method, url=self.url + raw_path, data=body, headers=dict(headers or {}))
+        if "Host" not in request.headers:
+            request.headers["Host"] = urlsplit(self.url).netloc
+        # Query pairs decoded once, as the server reads them; the signer encodes them canonically.
+        pairs = []
+        for piece in raw_query.split("&") if raw_query else []:
+            name, _, value = piece.partition("=")
+            pairs.append((unquote(name), unquote(value)))
+        request.params = pairs  # type: ignore[assignment]
+        # S3SigV4Auth signs the body's hash; a payload mode the caller chose (streaming, unsigned) is signed
+        # as given by the generic signer, which honours an X-Amz-Content-SHA256 already set.
+        declared = any(name.lower() == "x-amz-content-sha256" for name in request.headers)
+        signer_class = S3SigV4Auth if service == "s3" and not declared else SigV4Auth
+        signer_class(
+            BotocoreCredentials(creds.access_key_id, creds.secret_access_key), service, REGION
+        ).add_auth(request)
+        return {name: str(value) for name, value in request.headers.items()}
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        *,
+        service: str | None = "s3",
+        credentials: Credentials | None = None,
+    ) -> RawResponse:
+        """Send ``method path`` byte for byte (http.client does not normalise ``..`` or percent-escapes),
+        signed for ``service`` (None: unsigned, as a browser or curl sends it)."""
+        if service is not None:
+            headers = self.signed_headers(
+                method, path, body, headers, service=service, credentials=credentials
+            )
+        all_headers = dict(headers or {})
+        host = all_headers.pop("Host", urlsplit(self.url).netloc)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", host)
+            conn.putheader("Content-Length", str(len(body)))
+            for name, value in all_headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            if body:
+                conn.send(body)
+            response = conn.getresponse()
+            return RawResponse(response.status, response.read(), dict(response.getheaders()))
+        finally:
+            conn.close()
+
     def subprocess_env(self, **extra: str) -> dict[str, str]:
         env = clean_environ()
         env.update(self.env)
         env.update(extra)
         return env
 
-    def client(self, service: str, **kwargs: Any) -> Any:
-        """A boto3 client for ``service`` aimed at this server, with dummy credentials."""
+    def client(self, service: str, credentials: Credentials | None = None, **kwargs: Any) -> Any:
+        """A boto3 client for ``service`` aimed at this server, with its printed credentials (or others)."""
         import boto3
 
+        creds = credentials or self.credentials
         session = boto3.Session(
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            region_name=DUMMY_CREDENTIALS["AWS_DEFAULT_REGION"],
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            region_name=self.env["AWS_DEFAULT_REGION"],
         )
         kwargs.setdefault("endpoint_url", self.url)
         # boto3-stubs types client() per literal service name; this helper serves any of them.
@@ -110,6 +203,48 @@ class Server:
 
     def log_text(self) -> str:
         return "".join(self.output)
+
+
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def aws_chunked_body(
+    credentials: Credentials,
+    signed_headers: dict[str, str],
+    pieces: list[bytes],
+    trailer: list[tuple[str, str]] | None = None,
+) -> bytes:
+    """A ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`` body for a request signed with ``signed_headers``:
+    each piece a chunk, then the final empty chunk (and the signed trailer), the chained signatures computed
+    here from the formulas of https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html and
+    …/sigv4-streaming-trailers.html, independently of sagelocal's verifier."""
+    timestamp = signed_headers["X-Amz-Date"]
+    previous = signed_headers["Authorization"].rsplit("Signature=", 1)[1]
+    scope = f"{timestamp[:8]}/{REGION}/s3/aws4_request"
+    key = _hmac(f"AWS4{credentials.secret_access_key}".encode(), timestamp[:8])
+    for part in (REGION, "s3", "aws4_request"):
+        key = _hmac(key, part)
+    empty = hashlib.sha256(b"").hexdigest()
+    body = b""
+    for data in [*pieces, b""]:
+        text = "\n".join(
+            ["AWS4-HMAC-SHA256-PAYLOAD", timestamp, scope, previous, empty, hashlib.sha256(data).hexdigest()]
+        )
+        previous = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+        body += f"{len(data):x};chunk-signature={previous}\r\n".encode() + data
+        if data:
+            body += b"\r\n"
+    if trailer is None:
+        return body + b"\r\n"
+    lines = "".join(f"{name}:{value}\n" for name, value in trailer)
+    text = "\n".join(
+        ["AWS4-HMAC-SHA256-TRAILER", timestamp, scope, previous, hashlib.sha256(lines.encode()).hexdigest()]
+    )
+    signature = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    for name, value in trailer:
+        body += f"{name}:{value}\r\n".encode()
+    return body + f"x-amz-trailer-signature:{signature}\r\n\r\n".encode()
 
 
 def _pump(stream: Any, sink: list[str], lines: queue.Queue[str | None]) -> None:
@@ -164,21 +299,25 @@ def running_server(
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_pump, args=(process.stdout, output, lines), daemon=True).start()
     try:
-        url = _wait_for_url(process, lines, output)
+        exported = _wait_for_exports(process, lines, output)
+        url = exported["AWS_ENDPOINT_URL_SAGEMAKER"]
         _wait_until_healthy(url, process, output)
-        env = dict(DUMMY_CREDENTIALS)
+        # What a user pastes: the printed lines (credentials, endpoints, region, the SDK config serve wrote),
+        # plus the isolation from this machine's own AWS configuration.
+        env = dict(exported)
         env.update(no_files)
-        env.update({name: url for name in ENDPOINT_VARIABLES})
-        env["SAGEMAKER_USER_CONFIG_OVERRIDE"] = str(sdk_config)
         env["SAGEMAKER_ADMIN_CONFIG_OVERRIDE"] = str(sdk_config)
         yield Server(url=url, home=home, env=env, process=process, output=output)
     finally:
         _stop(process)
 
 
-def _wait_for_url(process: subprocess.Popen[str], lines: queue.Queue[str | None], output: list[str]) -> str:
+def _wait_for_exports(
+    process: subprocess.Popen[str], lines: queue.Queue[str | None], output: list[str]
+) -> dict[str, str]:
+    """The ``export NAME=value`` lines serve prints, up to the last one (the SDK config)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    prefix = "export AWS_ENDPOINT_URL_SAGEMAKER="
+    exported: dict[str, str] = {}
     while time.monotonic() < deadline:
         try:
             line = lines.get(timeout=0.5)
@@ -186,8 +325,11 @@ def _wait_for_url(process: subprocess.Popen[str], lines: queue.Queue[str | None]
             continue
         if line is None:
             break
-        if line.startswith(prefix):
-            return line[len(prefix) :].strip()
+        if line.startswith("export "):
+            name, _, value = line[len("export ") :].strip().partition("=")
+            exported[name] = value
+            if name == "SAGEMAKER_USER_CONFIG_OVERRIDE":
+                return exported
     process.kill()
     raise RuntimeError(f"sagelocal serve did not start:\n{''.join(output)}")
 
