@@ -80,6 +80,7 @@ def base_url(host: str, port: int) -> str:
 def export_lines(url: str, sdk_config: Path | None = None) -> list[str]:
     lines = [
         f"export AWS_ENDPOINT_URL_SAGEMAKER={url}",
+        f"export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={url}",
         f"export AWS_ENDPOINT_URL_S3={url}",
         f"export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={url}",
         f"export AWS_ENDPOINT_URL_STS={url}",
@@ -104,7 +105,9 @@ def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
     if bind_host == "localhost":
         bind_host = "127.0.0.1"
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (base_events
+    # _set_nodelay), and without it every response waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((bind_host, port))
@@ -139,7 +142,7 @@ def serve(
             raise ServeError(f"cannot start the {backend} backend: {exc}") from exc
         sdk_config = write_sdk_config(home)
         url = base_url(host, sock.getsockname()[1])
-        print(f"# sagelocal serve: SageMaker, S3, CloudWatch Logs and STS on {url}", flush=False)
+        print(f"# sagelocal serve: SageMaker (+ runtime), S3, CloudWatch Logs and STS on {url}", flush=False)
         print(f"# backend {backend}; state in {home}; request signatures are accepted without being checked.")
         print("# In the shell or notebook environment that runs boto3 / the SageMaker Python SDK:")
         for line in export_lines(url, sdk_config):

@@ -195,6 +195,7 @@ def test_serve_prints_the_export_lines(tmp_path: Path) -> None:
         sdk_config = home / "sagemaker-sdk-config.yaml"
         assert lines[3:] == [
             f"export AWS_ENDPOINT_URL_SAGEMAKER={url}",
+            f"export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={url}",
             f"export AWS_ENDPOINT_URL_S3={url}",
             f"export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={url}",
             f"export AWS_ENDPOINT_URL_STS={url}",
