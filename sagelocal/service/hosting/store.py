@@ -254,7 +254,8 @@ class HostingStore:
 
     def instances(self, name: str, generation: int | None = None) -> list[Instance]:
         """The instances of ``generation`` (default: every generation), in start order."""
-        sql, args = "SELECT * FROM endpoint_instances WHERE endpoint = ?", [name]
+        sql = "SELECT * FROM endpoint_instances WHERE endpoint = ?"
+        args: list[Any] = [name]
         if generation is not None:
             sql += " AND generation = ?"
             args.append(generation)

@@ -8,7 +8,6 @@ and the container runs as the host user. Its output is streamed line by line; a 
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -97,7 +96,3 @@ def remove_containers(ids: list[str]) -> None:
             remove_container(client.containers.get(container_id))
         except Exception:
             pass
-
-
-def container_user() -> str:
-    return f"{os.getuid()}:{os.getgid()}"

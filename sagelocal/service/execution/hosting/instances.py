@@ -82,7 +82,7 @@ class RunningInstance(Protocol):
 class ProcessInstance:
     """``serve`` in a child Python process."""
 
-    container = None
+    container: str | None = None
 
     def __init__(self, spec: InstanceSpec, port: int) -> None:
         if spec.image_version is None:
