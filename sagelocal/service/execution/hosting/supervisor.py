@@ -199,6 +199,7 @@ class DeploymentSupervisor:
         deployment = self.store.deployment(self.name, self.generation)
         if deployment is None:
             return 0
+        failure: str | None = None
         try:
             self._bring_up(deployment)
             older = self.store.go_live(self.name, self.generation)
@@ -210,18 +211,19 @@ class DeploymentSupervisor:
         except _Stopped:
             pass
         except DeploymentFailed as e:
-            self.store.fail(self.name, self.generation, str(e))
+            failure = str(e)
         except BaseException as e:
             traceback.print_exc()
-            self.store.fail(
-                self.name, self.generation, f"InternalServerError: sagelocal: {type(e).__name__}: {e}"
-            )
+            failure = f"InternalServerError: sagelocal: {type(e).__name__}: {e}"
         finally:
+            # Everything is stopped before the endpoint says Failed: then nothing of it is left running.
             for slot in self.slots:
                 try:
                     self._stop_slot(slot)
                 except Exception:
                     traceback.print_exc()
+            if failure is not None:
+                self.store.fail(self.name, self.generation, failure)
             if self.store.end_deployment(self.name, self.generation):
                 shutil.rmtree(self.paths.endpoint_dir(self.name), ignore_errors=True)
         return 0
