@@ -198,7 +198,7 @@ class Backend(Protocol):
         self, name: str, poll_interval: float | None = None, timeout: float | None = None
     ) -> dict[str, Any]:
         """Block until the endpoint is no longer Creating, Updating or Deleting; return the final
-        DescribeEndpoint document (InService, Failed…), or ``{}`` when it was being deleted and is gone."""
+        DescribeEndpoint document (InService, Failed…), or ``{}`` when there is no such endpoint (deleted)."""
         ...
 
     # --- job inputs and outputs ----------------------------------------------------------------------------

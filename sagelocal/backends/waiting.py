@@ -53,20 +53,14 @@ def wait_until_endpoint_settled(
     describe: Callable[[str], dict[str, Any]], name: str, interval: float, timeout: float | None
 ) -> dict[str, Any]:
     """Until the endpoint is no longer Creating, Updating, SystemUpdating, RollingBack or Deleting; returns that
-    DescribeEndpoint document, or ``{}`` once an endpoint seen Deleting is gone (as botocore's EndpointDeleted
-    waiter, success is the ValidationException). An endpoint missing at the first look raises it."""
-    seen_deleting = False
+    DescribeEndpoint document, or ``{}`` once there is no such endpoint (deleted: as botocore's EndpointDeleted
+    waiter, the ValidationException is the success)."""
 
     def look(endpoint: str) -> dict[str, Any]:
-        nonlocal seen_deleting
         try:
-            document = describe(endpoint)
+            return describe(endpoint)
         except ValidationException:
-            if seen_deleting:
-                return {}
-            raise
-        seen_deleting = document.get("EndpointStatus") == "Deleting"
-        return document
+            return {}
 
     return poll(
         look,
