@@ -30,9 +30,9 @@ def region() -> str:
 class StatePaths:
     """Every path of the state folder, named once. Processes that share a ``home`` (CLI, server, the detached
     job supervisors) share the state: ``sagelocal.db`` (jobs and log events, SQLite in WAL mode), ``s3/`` (the
-    object store), ``jobs/<name>/`` (each job's container layout and supervisor log), ``artifacts/`` (models
-    fetched from real SageMaker), the SageMaker SDK config ``sagelocal serve`` writes and the credentials its
-    clients must sign with."""
+    object store), ``jobs/<name>/`` (each job's container layout and supervisor log), ``endpoints/<name>/``
+    (each endpoint's instance folders and supervisor logs), ``artifacts/`` (models fetched from real SageMaker),
+    the SageMaker SDK config ``sagelocal serve`` writes and the credentials its clients must sign with."""
 
     home: Path
 
@@ -82,6 +82,22 @@ class StatePaths:
         """Process ``pid``'s multiprocessing temp folder (the fork server's socket); removed when the process
         ends, or by the next ``serve`` if it was killed."""
         return self.temp / f"mp-{pid}"
+
+    @property
+    def endpoints(self) -> Path:
+        return self.home / "endpoints"
+
+    def endpoint_dir(self, name: str) -> Path:
+        """Endpoint ``name``'s folder: its supervisors' logs and one folder per instance."""
+        return self.endpoints / name.lower()
+
+    def instance_dir(self, name: str, instance_id: str) -> Path:
+        """One endpoint instance's folder: the root of its container layout (the model in ``model/``)."""
+        return self.endpoint_dir(name) / instance_id
+
+    def endpoint_supervisor_log(self, name: str, generation: int) -> Path:
+        """Where the supervisor of endpoint ``name``'s deployment ``generation`` writes its own output."""
+        return self.endpoint_dir(name) / f"supervisor-{generation}.log"
 
     @property
     def sdk_config(self) -> Path:

@@ -122,3 +122,41 @@ class JobFailure(Exception):
 
     def __str__(self) -> str:
         return self.message if self.kind is None else f"{self.kind}: {self.message}"
+
+
+# --- the SageMaker runtime (InvokeEndpoint) ---------------------------------------------------------------
+
+
+class RuntimeValidationError(ServiceError):
+    """sagemaker-runtime's validation error: code ``ValidationError`` (the control plane says
+    ``ValidationException``), e.g. ``Endpoint <name> of account <acct> not found.``"""
+
+    code = "ValidationError"
+
+
+class ModelError(ServiceError):
+    """The container answered InvokeEndpoint with a 4xx/5xx (botocore ``sagemaker-runtime`` ``ModelError``, HTTP
+    424), carrying the container's status and body and the endpoint's log group ARN."""
+
+    code = "ModelError"
+    http_status = 424
+
+    def __init__(
+        self, message: str, original_status: int, original_message: str, log_stream_arn: str
+    ) -> None:
+        super().__init__(message)
+        self.original_status = original_status
+        self.original_message = original_message
+        self.log_stream_arn = log_stream_arn
+
+
+class ServiceUnavailable(ServiceError):
+    code = "ServiceUnavailable"
+    http_status = 503
+
+
+class PayloadTooLarge(ServiceError):
+    """An InvokeEndpoint body over the limit: HTTP 413 with no error code (boto3 shows the code as ``413``)."""
+
+    code = "413"
+    http_status = 413

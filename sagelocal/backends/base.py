@@ -21,6 +21,8 @@ from typing import Any, Protocol, runtime_checkable
 
 #: TrainingJobStatus values after which a job never changes again.
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
+#: EndpointStatus values of an endpoint on its way somewhere (``wait_endpoint`` waits them out).
+ENDPOINT_TRANSITIONAL_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 #: Environment variable naming the execution role (the CLI's ``--role``); real AWS needs one.
 ROLE_ENV = "SAGELOCAL_ROLE_ARN"
 
@@ -128,6 +130,75 @@ class Backend(Protocol):
         self, name: str, poll_interval: float | None = None, timeout: float | None = None
     ) -> dict[str, Any]:
         """Block until the job is Completed, Failed or Stopped; return the final DescribeTrainingJob document."""
+        ...
+
+    # --- SageMaker hosting ---------------------------------------------------------------------------------
+
+    def create_model(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateModel with a boto3-shaped request. Returns ``{"ModelArn": …}``."""
+        ...
+
+    def describe_model(self, name: str) -> dict[str, Any]:
+        """DescribeModel document."""
+        ...
+
+    def list_models(self, **params: Any) -> dict[str, Any]:
+        """ListModels with boto3's parameter names. Returns ``{"Models": [...], "NextToken"?}``."""
+        ...
+
+    def delete_model(self, name: str) -> None:
+        """DeleteModel (endpoints already running it are not touched)."""
+        ...
+
+    def create_endpoint_config(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateEndpointConfig. Returns ``{"EndpointConfigArn": …}``."""
+        ...
+
+    def describe_endpoint_config(self, name: str) -> dict[str, Any]:
+        """DescribeEndpointConfig document."""
+        ...
+
+    def list_endpoint_configs(self, **params: Any) -> dict[str, Any]:
+        """ListEndpointConfigs. Returns ``{"EndpointConfigs": [...], "NextToken"?}``."""
+        ...
+
+    def delete_endpoint_config(self, name: str) -> None:
+        """DeleteEndpointConfig."""
+        ...
+
+    def create_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateEndpoint (the endpoint is Creating; see ``wait_endpoint``). Returns ``{"EndpointArn": …}``."""
+        ...
+
+    def describe_endpoint(self, name: str) -> dict[str, Any]:
+        """DescribeEndpoint document (EndpointStatus, FailureReason, ProductionVariants…)."""
+        ...
+
+    def list_endpoints(self, **params: Any) -> dict[str, Any]:
+        """ListEndpoints (NameContains, StatusEquals, SortBy, …). Returns ``{"Endpoints": [...], "NextToken"?}``."""
+        ...
+
+    def update_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
+        """UpdateEndpoint (``EndpointName``, ``EndpointConfigName``). Returns ``{"EndpointArn": …}``."""
+        ...
+
+    def delete_endpoint(self, name: str) -> None:
+        """DeleteEndpoint: the endpoint is Deleting, then gone (see ``wait_endpoint``)."""
+        ...
+
+    def invoke_endpoint(
+        self, endpoint_name: str, body: bytes, content_type: str | None = None, accept: str | None = None
+    ) -> dict[str, Any]:
+        """sagemaker-runtime InvokeEndpoint. Returns ``{"Body": bytes, "ContentType": …,
+        "InvokedProductionVariant": …}`` (the body read, unlike boto3's stream). Raises ServiceError subclasses:
+        ModelError (the container's 4xx/5xx), RuntimeValidationError (no such endpoint), PayloadTooLarge…"""
+        ...
+
+    def wait_endpoint(
+        self, name: str, poll_interval: float | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Block until the endpoint is no longer Creating, Updating or Deleting; return the final
+        DescribeEndpoint document (InService, Failed…), or ``{}`` when there is no such endpoint (deleted)."""
         ...
 
     # --- job inputs and outputs ----------------------------------------------------------------------------

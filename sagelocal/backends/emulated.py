@@ -12,7 +12,7 @@ from sagelocal import config
 from sagelocal.algorithms.xgboost.versions import image_uri_for
 from sagelocal.aws.refs import S3Uri
 from sagelocal.backends.base import BackendError, Bucket, Log, ObjectPage, StoredObject
-from sagelocal.backends.waiting import wait_until_ended
+from sagelocal.backends.waiting import wait_until_ended, wait_until_endpoint_settled
 from sagelocal.service.service import Emulator
 
 
@@ -75,6 +75,63 @@ class EmulatedBackend:
     ) -> dict[str, Any]:
         interval = self.poll_interval if poll_interval is None else poll_interval
         return wait_until_ended(self.describe_training_job, name, interval, timeout)
+
+    # --- SageMaker hosting ---
+
+    def create_model(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.emulator.hosting.create_model(request)
+
+    def describe_model(self, name: str) -> dict[str, Any]:
+        return self.emulator.hosting.describe_model(name)
+
+    def list_models(self, **params: Any) -> dict[str, Any]:
+        return self.emulator.hosting.list_models(**params)
+
+    def delete_model(self, name: str) -> None:
+        self.emulator.hosting.delete_model(name)
+
+    def create_endpoint_config(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.emulator.hosting.create_endpoint_config(request)
+
+    def describe_endpoint_config(self, name: str) -> dict[str, Any]:
+        return self.emulator.hosting.describe_endpoint_config(name)
+
+    def list_endpoint_configs(self, **params: Any) -> dict[str, Any]:
+        return self.emulator.hosting.list_endpoint_configs(**params)
+
+    def delete_endpoint_config(self, name: str) -> None:
+        self.emulator.hosting.delete_endpoint_config(name)
+
+    def create_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.emulator.hosting.create_endpoint(request)
+
+    def describe_endpoint(self, name: str) -> dict[str, Any]:
+        return self.emulator.hosting.describe_endpoint(name)
+
+    def list_endpoints(self, **params: Any) -> dict[str, Any]:
+        return self.emulator.hosting.list_endpoints(**params)
+
+    def update_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.emulator.hosting.update_endpoint(request)
+
+    def delete_endpoint(self, name: str) -> None:
+        self.emulator.hosting.delete_endpoint(name)
+
+    def invoke_endpoint(
+        self, endpoint_name: str, body: bytes, content_type: str | None = None, accept: str | None = None
+    ) -> dict[str, Any]:
+        result = self.emulator.hosting.invoke_endpoint(endpoint_name, body, content_type, accept)
+        response: dict[str, Any] = {"Body": result.body}
+        if result.content_type is not None:
+            response["ContentType"] = result.content_type
+        response["InvokedProductionVariant"] = result.invoked_variant
+        return response
+
+    def wait_endpoint(
+        self, name: str, poll_interval: float | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        interval = self.poll_interval if poll_interval is None else poll_interval
+        return wait_until_endpoint_settled(self.describe_endpoint, name, interval, timeout)
 
     # --- files ---
 

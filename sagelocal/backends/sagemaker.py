@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 from sagelocal import config
 from sagelocal.aws import errors
 from sagelocal.backends.base import ROLE_ENV, BackendError, Bucket, Log, ObjectPage, StoredObject
-from sagelocal.backends.waiting import wait_until_ended
+from sagelocal.backends.waiting import wait_until_ended, wait_until_endpoint_settled
 
 #: The CloudWatch Logs group SageMaker writes training-job logs to.
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -62,6 +62,8 @@ _ERROR_CLASSES: dict[str, type[errors.ServiceError]] = {
         errors.InvalidBucketName,
         errors.InvalidArgument,
         errors.InvalidRange,
+        errors.RuntimeValidationError,
+        errors.ServiceUnavailable,
     )
 }
 #: Host suffixes of AWS's own endpoints: a client resolving to one of them talks to real AWS.
@@ -147,6 +149,17 @@ def service_error(exc: Exception) -> errors.ServiceError:
     if isinstance(status, int):
         result.http_status = status
     return result
+
+
+def model_error(exc: Any) -> errors.ModelError:
+    """sagemaker-runtime's ModelError with the fields boto3 puts beside ``Error``."""
+    response = exc.response
+    return errors.ModelError(
+        str(response.get("Error", {}).get("Message") or response.get("Message") or ""),
+        int(response.get("OriginalStatusCode") or 0),
+        str(response.get("OriginalMessage") or ""),
+        str(response.get("LogStreamArn") or ""),
+    )
 
 
 class SageMakerBackend:
@@ -308,6 +321,83 @@ class SageMakerBackend:
         """Poll DescribeTrainingJob until Completed, Failed or Stopped; return that final document."""
         interval = self.poll_interval if poll_interval is None else poll_interval
         return wait_until_ended(self.describe_training_job, name, interval, timeout)
+
+    # --- SageMaker hosting ---------------------------------------------------------------------------------
+
+    def _sagemaker(self, operation: str, **params: Any) -> dict[str, Any]:
+        with self._aws():
+            response = getattr(self._client("sagemaker"), operation)(**params)
+        return _strip(response)
+
+    def create_model(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.check_role(request.get("ExecutionRoleArn"))
+        return self._sagemaker("create_model", **request)
+
+    def describe_model(self, name: str) -> dict[str, Any]:
+        return self._sagemaker("describe_model", ModelName=name)
+
+    def list_models(self, **params: Any) -> dict[str, Any]:
+        return self._sagemaker("list_models", **{k: v for k, v in params.items() if v is not None})
+
+    def delete_model(self, name: str) -> None:
+        self._sagemaker("delete_model", ModelName=name)
+
+    def create_endpoint_config(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._sagemaker("create_endpoint_config", **request)
+
+    def describe_endpoint_config(self, name: str) -> dict[str, Any]:
+        return self._sagemaker("describe_endpoint_config", EndpointConfigName=name)
+
+    def list_endpoint_configs(self, **params: Any) -> dict[str, Any]:
+        return self._sagemaker("list_endpoint_configs", **{k: v for k, v in params.items() if v is not None})
+
+    def delete_endpoint_config(self, name: str) -> None:
+        self._sagemaker("delete_endpoint_config", EndpointConfigName=name)
+
+    def create_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._sagemaker("create_endpoint", **request)
+
+    def describe_endpoint(self, name: str) -> dict[str, Any]:
+        return self._sagemaker("describe_endpoint", EndpointName=name)
+
+    def list_endpoints(self, **params: Any) -> dict[str, Any]:
+        return self._sagemaker("list_endpoints", **{k: v for k, v in params.items() if v is not None})
+
+    def update_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._sagemaker("update_endpoint", **request)
+
+    def delete_endpoint(self, name: str) -> None:
+        self._sagemaker("delete_endpoint", EndpointName=name)
+
+    def invoke_endpoint(
+        self, endpoint_name: str, body: bytes, content_type: str | None = None, accept: str | None = None
+    ) -> dict[str, Any]:
+        """InvokeEndpoint through a ``sagemaker-runtime`` client (``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``
+        redirects it); a ModelError keeps the container's status, message and log stream."""
+        from botocore.exceptions import ClientError
+
+        params: dict[str, Any] = {"EndpointName": endpoint_name, "Body": body}
+        if content_type is not None:
+            params["ContentType"] = content_type
+        if accept is not None:
+            params["Accept"] = accept
+        with self._aws():
+            try:
+                response = self._client("sagemaker-runtime").invoke_endpoint(**params)
+                payload = response["Body"].read()
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ModelError":
+                    raise model_error(exc) from None
+                raise
+        result = _strip(response)
+        result["Body"] = payload
+        return result
+
+    def wait_endpoint(
+        self, name: str, poll_interval: float | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        interval = self.poll_interval if poll_interval is None else poll_interval
+        return wait_until_endpoint_settled(self.describe_endpoint, name, interval, timeout)
 
     # --- CloudWatch Logs -----------------------------------------------------------------------------------
 

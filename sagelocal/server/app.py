@@ -2,6 +2,7 @@
 
 - ``X-Amz-Target: SageMaker.<Op>`` → SageMaker (AWS JSON 1.1)
 - ``X-Amz-Target: Logs_20140328.<Op>`` → CloudWatch Logs (AWS JSON 1.1)
+- ``POST /endpoints/<name>/invocations`` signed for ``sagemaker`` → sagemaker-runtime InvokeEndpoint (REST-JSON)
 - an ``Action`` parameter with no bucket, or a request signed for ``sts`` → STS (query protocol)
 - everything else → S3 REST (path-style, or virtual-host-style from the ``Host`` header)
 
@@ -32,6 +33,7 @@ from sagelocal.server import (
     logs_api,
     new_request_id,
     read_json_body,
+    runtime_api,
     s3_api,
     s3_wire,
     sagemaker_api,
@@ -106,6 +108,9 @@ async def _dispatch(request: Request, emulator: Emulator, verifier: Verifier) ->
 
     host_bucket = s3_wire.virtual_host_bucket(request.headers.get("host", ""))
     service = signing_service(request)
+    endpoint = runtime_api.invocation_endpoint(request.method, path, service)
+    if endpoint is not None:
+        return await runtime_api.handle(request, emulator, endpoint)
     if service == "sts":
         return await _sts(request, incoming, verifier)
     if host_bucket is None and path == "/" and service in (None, "sts"):

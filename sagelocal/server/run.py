@@ -86,6 +86,7 @@ def export_lines(url: str, credentials: Credentials, sdk_config: Path | None = N
     """The shell lines that point boto3 and the SageMaker SDK at ``url``, signing with ``credentials``."""
     lines = [
         f"export AWS_ENDPOINT_URL_SAGEMAKER={url}",
+        f"export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={url}",
         f"export AWS_ENDPOINT_URL_S3={url}",
         f"export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={url}",
         f"export AWS_ENDPOINT_URL_STS={url}",
@@ -110,7 +111,9 @@ def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
     if bind_host == "localhost":
         bind_host = "127.0.0.1"
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (base_events
+    # _set_nodelay), and without it every response waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((bind_host, port))
@@ -157,7 +160,7 @@ def serve(
         sdk_config = write_sdk_config(home)
         bound_port = sock.getsockname()[1]
         url = base_url(host, bound_port)
-        print(f"# sagelocal serve: SageMaker, S3, CloudWatch Logs and STS on {url}", flush=False)
+        print(f"# sagelocal serve: SageMaker (+ runtime), S3, CloudWatch Logs and STS on {url}", flush=False)
         print(f"# backend {backend}; state in {home}; requests must be signed with the credentials below.")
         print("# In the shell or notebook environment that runs boto3 / the SageMaker Python SDK:")
         for line in export_lines(url, credentials, sdk_config):

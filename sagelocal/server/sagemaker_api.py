@@ -1,24 +1,45 @@
 """SageMaker over AWS JSON 1.1 (``X-Amz-Target: SageMaker.<Operation>``), served by the Emulator.
 
 Each request is checked against botocore's SageMaker model before the Emulator sees it, as the service does;
-CreateTrainingJob is checked by the Emulator itself, which adds the service's own rules to the model's.
+the Create operations are checked by the Emulator itself, which adds the service's own rules to the model's.
+Training jobs are the Emulator's; models, endpoint configs and endpoints its ``hosting`` part's.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
 
 from sagelocal.aws.validation import parse_timestamp, validate
 from sagelocal.server import UnknownOperationException, answer_json_call
+from sagelocal.service.hosting.service import Hosting
 from sagelocal.service.service import Emulator
 
 log = logging.getLogger("sagelocal.server")
 
 TARGET_PREFIX = "SageMaker"
-OPERATIONS = ("CreateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs", "StopTrainingJob")
+_TRAINING = ("CreateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs", "StopTrainingJob")
+#: The hosting operations: what each does with the (validated) parameters.
+_HOSTING: dict[str, Callable[[Hosting, dict[str, Any]], dict[str, Any] | None]] = {
+    "CreateModel": lambda h, p: h.create_model(p),
+    "DescribeModel": lambda h, p: h.describe_model(p["ModelName"]),
+    "ListModels": lambda h, p: h.list_models(**_list_params(p)),
+    "DeleteModel": lambda h, p: h.delete_model(p["ModelName"]),
+    "CreateEndpointConfig": lambda h, p: h.create_endpoint_config(p),
+    "DescribeEndpointConfig": lambda h, p: h.describe_endpoint_config(p["EndpointConfigName"]),
+    "ListEndpointConfigs": lambda h, p: h.list_endpoint_configs(**_list_params(p)),
+    "DeleteEndpointConfig": lambda h, p: h.delete_endpoint_config(p["EndpointConfigName"]),
+    "CreateEndpoint": lambda h, p: h.create_endpoint(p),
+    "DescribeEndpoint": lambda h, p: h.describe_endpoint(p["EndpointName"]),
+    "ListEndpoints": lambda h, p: h.list_endpoints(**_list_params(p)),
+    "UpdateEndpoint": lambda h, p: h.update_endpoint(p),
+    "DeleteEndpoint": lambda h, p: h.delete_endpoint(p["EndpointName"]),
+}
+OPERATIONS = (*_TRAINING, *_HOSTING)
+_CREATES = ("CreateTrainingJob", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint")
 _TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
 
 
@@ -33,9 +54,12 @@ def _call(emulator: Emulator, operation: str, params: dict[str, Any]) -> dict[st
         raise UnknownOperationException(
             f"Unknown operation SageMaker.{operation}: sagelocal serves {', '.join(OPERATIONS)}."
         )
+    if operation not in _CREATES:
+        validate("sagemaker", operation, params)
+    if operation in _HOSTING:
+        return _HOSTING[operation](emulator.hosting, params) or {}
     if operation == "CreateTrainingJob":
         return emulator.create_training_job(params)
-    validate("sagemaker", operation, params)
     if operation == "DescribeTrainingJob":
         return emulator.describe_training_job(params["TrainingJobName"])
     if operation == "ListTrainingJobs":

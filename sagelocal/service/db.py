@@ -59,6 +59,58 @@ CREATE TABLE IF NOT EXISTS log_events (
 );
 CREATE INDEX IF NOT EXISTS log_events_stream ON log_events (grp, stream, ts, id);
 CREATE INDEX IF NOT EXISTS log_events_group ON log_events (grp, ts, id);
+
+-- Hosting (service/hosting): models and endpoint configs are stored requests; an endpoint runs one or more
+-- deployments (a generation each: the create, then each UpdateEndpoint), each driven by its own detached
+-- supervisor whose instances (serve processes or containers) are listed in endpoint_instances.
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    arn TEXT NOT NULL,
+    request TEXT NOT NULL,              -- the CreateModel request, JSON
+    creation_time REAL NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS endpoint_configs (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    arn TEXT NOT NULL,
+    request TEXT NOT NULL,              -- the CreateEndpointConfig request, JSON
+    creation_time REAL NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS endpoints (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    arn TEXT NOT NULL,
+    runner TEXT NOT NULL,
+    request TEXT NOT NULL,              -- the CreateEndpoint request, JSON
+    config_name TEXT NOT NULL,          -- the EndpointConfigName in service (or being created)
+    status TEXT NOT NULL,               -- EndpointStatus
+    failure_reason TEXT,
+    creation_time REAL NOT NULL,
+    last_modified_time REAL NOT NULL,
+    generation INTEGER NOT NULL,        -- the deployment invocations go to
+    last_generation INTEGER NOT NULL    -- the newest deployment started
+);
+
+CREATE TABLE IF NOT EXISTS endpoint_deployments (
+    endpoint TEXT NOT NULL COLLATE NOCASE,
+    generation INTEGER NOT NULL,
+    config_name TEXT NOT NULL,
+    deployment TEXT NOT NULL,           -- {"config": the config request, "models": {name: CreateModel request}}
+    creation_time REAL NOT NULL,
+    supervisor_pid INTEGER,
+    supervisor_start TEXT,              -- the supervisor process's start time as the OS reports it
+    PRIMARY KEY (endpoint, generation)
+);
+
+CREATE TABLE IF NOT EXISTS endpoint_instances (
+    endpoint TEXT NOT NULL COLLATE NOCASE,
+    generation INTEGER NOT NULL,
+    variant TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    port INTEGER NOT NULL,              -- on 127.0.0.1
+    container TEXT,                     -- the container's id (docker runner)
+    PRIMARY KEY (endpoint, instance_id)
+);
 """
 
 

@@ -227,7 +227,7 @@ def build_hash() -> str:
     """Identifies the image content sagelocal would build now: build files, the algorithm's files and the
     pins. Edits elsewhere in the package (service, CLI, server, backends) do not make an image stale."""
     digest = hashlib.sha256()
-    files = [("docker/Dockerfile", docker_dir() / "Dockerfile"), ("docker/train", docker_dir() / "train")]
+    files = [(f"docker/{name}", docker_dir() / name) for name in ("Dockerfile", "train", "serve")]
     for name, path in [*files, *algorithm_files()]:
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update("\n".join(runtime_pins()).encode())
@@ -313,13 +313,14 @@ def fetch_wheels(plat: Platform, log: Log = print) -> Path:
 
 def build_context(wheels: Path, dest: Path) -> Path:
     """Lay out the build context in ``dest``, shaped like the repository: pyproject.toml, docker/Dockerfile,
-    docker/train, the algorithm's files of sagelocal/ and wheels/."""
+    docker/train, docker/serve, the algorithm's files of sagelocal/ and wheels/."""
     if dest.exists():
         shutil.rmtree(dest)
     (dest / "wheels").mkdir(parents=True)
     (dest / "docker").mkdir()
     shutil.copy2(docker_dir() / "Dockerfile", dest / "docker" / "Dockerfile")
-    shutil.copy2(docker_dir() / "train", dest / "docker" / "train")
+    for script in ("train", "serve"):
+        shutil.copy2(docker_dir() / script, dest / "docker" / script)
     (dest / "pyproject.toml").write_text(minimal_pyproject())
     for wheel in sorted(wheels.glob("*.whl")):
         target = dest / "wheels" / wheel.name

@@ -1,7 +1,8 @@
 """The emulated SageMaker service: one object the local/docker backends and the HTTP server both use.
 
 It answers the API operations; each resource kind keeps its records and documents in its own package
-(``training/``), and running jobs is ``execution/``'s business. State lives under ``home``, at the paths
+(``training/``; ``hosting/`` for models, endpoint configs and endpoints, reached as :attr:`Emulator.hosting`), and
+running jobs and endpoints is ``execution/``'s business. State lives under ``home``, at the paths
 ``sagelocal.config.StatePaths`` names. Each job runs in its own detached supervisor process
 (``sagelocal.service.execution.supervisor``), so jobs outlive the process that created them; any ``Emulator``
 over the same home (another process, a restart) sees and controls them.
@@ -9,12 +10,9 @@ over the same home (another process, a restart) sees and controls them.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
 import signal
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,33 +24,15 @@ from sagelocal.service.db import Database
 from sagelocal.service.execution import warm
 from sagelocal.service.execution.launch import Children, ColdLauncher, Launcher
 from sagelocal.service.execution.procs import process_start_time, worker_alive
+from sagelocal.service.hosting.service import Hosting
+from sagelocal.service.listing import list_page
 from sagelocal.service.logstore import TRAINING_LOG_GROUP, LogStore
 from sagelocal.service.objectstore import ObjectStore
 from sagelocal.service.training import documents
 from sagelocal.service.training.store import RESOURCE_NOT_FOUND, JobRecord, JobStore
 
-#: ListTrainingJobs' answer to a NextToken it did not issue.
-INVALID_TOKEN = "Invalid pagination token"
 #: How a job's algorithm runs: in a child Python process, or in a container.
 RUNNERS = ("process", "docker")
-
-
-def _epoch(value: Any) -> float:
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return float(value)
-
-
-def _token_offset(token: str) -> int:
-    """The offset a NextToken of ours carries. ValidationException for anything we did not issue (not our
-    encoding, or an offset that is not a whole number >= 0)."""
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(token))["offset"]
-    except Exception:
-        raise ValidationException(INVALID_TOKEN) from None
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise ValidationException(INVALID_TOKEN)
-    return offset
 
 
 class Emulator:
@@ -84,6 +64,8 @@ class Emulator:
         self.jobs = JobStore(self.db)
         self.logs = LogStore(self.db)
         self.objects = ObjectStore(self.paths.objects, spool_dir=self.paths.request_spool)
+        #: Models, endpoint configs, endpoints and InvokeEndpoint (``service/hosting``).
+        self.hosting = Hosting(self.paths, self.db, self.objects, runner, allow_local_instance)
         self._children = Children()
         self._launcher: Launcher = ColdLauncher()
         if warm_start and runner == "process" and warm.available():
@@ -136,43 +118,9 @@ class Emulator:
 
     def list_training_jobs(self, **params: Any) -> dict[str, Any]:
         validate("sagemaker", "ListTrainingJobs", params)
-        params = {key: value for key, value in params.items() if value is not None}  # null is absent
-        max_results = int(params.get("MaxResults", 10))
-        sort_by = params.get("SortBy", "CreationTime")
-        sort_order = params.get("SortOrder", "Descending")
-        status = params.get("StatusEquals")
-
         self._reap_children()
         records = [self._checked(r) for r in self.jobs.all()]
-        if params.get("NameContains"):
-            needle = str(params["NameContains"]).lower()
-            records = [r for r in records if needle in r.name.lower()]
-        if status is not None:
-            records = [r for r in records if r.status == status]
-        bounds = (
-            ("CreationTimeAfter", "creation_time", lambda v, b: v > b),
-            ("CreationTimeBefore", "creation_time", lambda v, b: v < b),
-            ("LastModifiedTimeAfter", "last_modified_time", lambda v, b: v > b),
-            ("LastModifiedTimeBefore", "last_modified_time", lambda v, b: v < b),
-        )
-        for param, attr, keep in bounds:
-            if params.get(param) is not None:
-                bound = _epoch(params[param])
-                records = [r for r in records if keep(getattr(r, attr), bound)]
-        key = {
-            "Name": lambda r: (r.name,),
-            "CreationTime": lambda r: (r.creation_time, r.name),
-            "Status": lambda r: (r.status, r.creation_time, r.name),
-        }[sort_by]
-        records.sort(key=key, reverse=sort_order == "Descending")
-
-        offset = _token_offset(params["NextToken"]) if params.get("NextToken") else 0
-        page = records[offset : offset + max_results]
-        result: dict[str, Any] = {"TrainingJobSummaries": [documents.summary(r) for r in page]}
-        if offset + max_results < len(records):
-            token = json.dumps({"offset": offset + max_results}).encode()
-            result["NextToken"] = base64.urlsafe_b64encode(token).decode()
-        return result
+        return list_page(records, params, documents.summary, "TrainingJobSummaries")
 
     # --- StopTrainingJob -----------------------------------------------------------------------------------
 

@@ -243,11 +243,11 @@ def test_list_filters_sort_and_pagination(sm) -> None:
 
 def test_unknown_operation(sm, sagelocal_server: Server) -> None:
     with pytest.raises(ClientError) as excinfo:
-        sm.create_endpoint(EndpointName="e", EndpointConfigName="c")
+        sm.list_notebook_instances()
     code, message = error_of(excinfo)
     assert code == "UnknownOperationException"
     assert message.startswith(
-        "Unknown operation SageMaker.CreateEndpoint: sagelocal serves CreateTrainingJob,"
+        "Unknown operation SageMaker.ListNotebookInstances: sagelocal serves CreateTrainingJob,"
     )
     response = sagelocal_server.send(
         "POST", "/", b"{}", {"X-Amz-Target": "Kinesis_20131202.ListStreams"}, service="kinesis"

@@ -203,6 +203,7 @@ def test_serve_prints_the_export_lines(tmp_path: Path) -> None:
         assert re.fullmatch(r"[A-Za-z0-9+/]{40}", stored["SecretAccessKey"])
         assert lines[3:] == [
             f"export AWS_ENDPOINT_URL_SAGEMAKER={url}",
+            f"export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={url}",
             f"export AWS_ENDPOINT_URL_S3={url}",
             f"export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={url}",
             f"export AWS_ENDPOINT_URL_STS={url}",

@@ -188,6 +188,7 @@ def test_build_context_is_shaped_like_the_repository(tmp_path: Path) -> None:
     context = images.build_context(wheels, tmp_path / "context")
     assert (context / "docker" / "Dockerfile").read_bytes() == (REPO / "docker" / "Dockerfile").read_bytes()
     assert (context / "docker" / "train").read_bytes() == (REPO / "docker" / "train").read_bytes()
+    assert (context / "docker" / "serve").read_bytes() == (REPO / "docker" / "serve").read_bytes()
     with open(context / "pyproject.toml", "rb") as f, open(REPO / "pyproject.toml", "rb") as g:
         assert tomllib.load(f)["project"]["dependencies"] == tomllib.load(g)["project"]["dependencies"]
     assert (context / "sagelocal" / "algorithms" / "xgboost" / "entry.py").is_file()

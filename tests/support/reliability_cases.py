@@ -314,15 +314,18 @@ def wait_gone(pid: int, timeout: float = 30) -> bool:
 
 
 def kill_leftover_workers(home: Path) -> None:
-    """Test teardown: SIGKILL the supervisors (and algorithms) of this state directory's unfinished jobs, so a
-    failed test never leaves training running. Only processes whose pid and start time match the record."""
+    """Test teardown: SIGKILL the supervisors (and algorithms) of this state directory's unfinished jobs, and
+    its endpoints' supervisors and instances, so a failed test never leaves training or serving running. Only
+    processes whose pid and start time match the record."""
     import signal
 
     from sagelocal.service.execution.procs import worker_alive
+    from support.hosting import kill_leftover_endpoints
 
     db = home / "sagelocal.db"
     if not db.exists():
         return
+    kill_leftover_endpoints(home)
     conn = sqlite3.connect(str(db), timeout=30)
     try:
         rows = conn.execute("SELECT name, supervisor_pid, supervisor_start FROM jobs").fetchall()

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=int, default=None, help="serve: port (default $SAGEMAKER_BIND_TO_PORT, else 8080)"
     )
+    parser.add_argument(
+        "--host",
+        default="0.0.0.0",
+        help="serve: address to listen on (default 0.0.0.0, as in the container; 127.0.0.1 on a host)",
+    )
     return parser
 
 
@@ -84,7 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
     except UnknownImage as e:
         Log().error(str(e))
         return FAILURE_EXIT_CODE
-    return serve(os.path.abspath(args.ml_root), version, args.port)
+    return serve(os.path.abspath(args.ml_root), version, args.port, host=args.host)
 
 
 def _describe(e: BaseException) -> str:

@@ -1,0 +1,1 @@
+"""SageMaker hosting: models, endpoint configs, endpoints (records, documents, the service) and InvokeEndpoint."""
