@@ -28,6 +28,7 @@ from sagelocal.service.execution.launch import Children, ColdLauncher, Launcher
 from sagelocal.service.execution.procs import process_start_time, worker_alive
 from sagelocal.service.logstore import TRAINING_LOG_GROUP, LogStore
 from sagelocal.service.objectstore import ObjectStore
+from sagelocal.service.tags import TagStore
 from sagelocal.service.training import documents
 from sagelocal.service.training.store import RESOURCE_NOT_FOUND, JobRecord, JobStore
 
@@ -47,6 +48,7 @@ class Emulator:
 
     objects: ObjectStore
     logs: LogStore
+    tags: TagStore
 
     def __init__(
         self,
@@ -69,6 +71,7 @@ class Emulator:
         self.db = Database(self.paths.database)
         self.jobs = JobStore(self.db)
         self.logs = LogStore(self.db)
+        self.tags = TagStore(self.db)
         self.objects = ObjectStore(self.paths.objects)
         self._children = Children()
         self._launcher: Launcher = ColdLauncher()
@@ -88,6 +91,7 @@ class Emulator:
         validate_create_training_job(request, allow_local_instance=self.allow_local_instance)
         name = request["TrainingJobName"]
         record = self.jobs.insert(name, self.runner, request)
+        self.tags.add(record.arn, request.get("Tags") or [])
         try:
             self._spawn(name)
         except Exception as e:  # e.g. out of processes: the job fails visibly instead of hanging
