@@ -18,7 +18,14 @@ from sagelocal.service.logstore import LogStore
 log = logging.getLogger("sagelocal.server")
 
 TARGET_PREFIX = "Logs_20140328"
-OPERATIONS = ("DescribeLogGroups", "DescribeLogStreams", "GetLogEvents", "FilterLogEvents", "CreateLogStream", "PutLogEvents")
+OPERATIONS = (
+    "DescribeLogGroups",
+    "DescribeLogStreams",
+    "GetLogEvents",
+    "FilterLogEvents",
+    "CreateLogStream",
+    "PutLogEvents",
+)
 
 
 def _validate(operation: str, params: dict[str, Any]) -> None:

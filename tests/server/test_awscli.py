@@ -77,7 +77,8 @@ def test_s3_commands(sagelocal_server: Server, tmp_path: Path) -> None:
     assert "cli-bucket" in aws(sagelocal_server, "s3", "ls").stdout
 
     url = aws(sagelocal_server, "s3", "presign", "s3://cli-bucket/data/a.csv", "--expires-in", "60").stdout
-    assert url.startswith(f"{sagelocal_server.url}/cli-bucket/data/a.csv?") and "&Signature=" in url  # cli v1 presigns with SigV2
+    assert url.startswith(f"{sagelocal_server.url}/cli-bucket/data/a.csv?")
+    assert "&Signature=" in url  # cli v1 presigns S3 with SigV2
     with urllib.request.urlopen(url.strip(), timeout=30) as response:
         assert response.read() == b"1,2\n"
 
