@@ -123,6 +123,31 @@ def fail(error: BaseException) -> NoReturn:
     raise typer.Exit(code)
 
 
+def quiet_broken_pipe() -> NoReturn:
+    """The reader of our output went away (``sagelocal jobs logs J | head -2``): stop writing, quietly, with
+    exit code 0 as ``cat`` and ``grep`` do. stdout is pointed at /dev/null so that the interpreter's final
+    flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (tests capture it)
+        pass
+    raise typer.Exit(EXIT_OK)
+
+
+def quiet_libraries() -> None:
+    """Keep library log records (botocore's ``Found credentials…``, the SageMaker SDK's INFO lines) off the
+    CLI's stderr, unless SAGELOCAL_DEBUG is set. A root handler installed first makes the
+    ``logging.basicConfig(level=INFO)`` that importing ``sagemaker`` runs (``sagemaker/experiments/_metrics.py``)
+    a no-op; the root level decides the rest."""
+    import logging
+
+    level = logging.DEBUG if debug_enabled() else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s:%(name)s:%(message)s")
+    logging.getLogger().setLevel(level)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Decorate a command so that no exception escapes as a traceback."""
 
@@ -132,6 +157,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, TyperException):
             raise
+        except BrokenPipeError:
+            quiet_broken_pipe()
         except KeyboardInterrupt as error:
             fail(error)
         except Exception as error:
@@ -142,8 +169,12 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 def run_main(call: Callable[[], Any]) -> int:
     """Top-level guard for the console script: anything that escapes the commands becomes one line."""
+    quiet_libraries()
     try:
-        call()
+        try:
+            call()
+        except BrokenPipeError:
+            quiet_broken_pipe()
     except SystemExit as exit_:
         code = exit_.code
         if code is None:
