@@ -78,10 +78,44 @@ def _is_service_error(error: BaseException) -> bool:
     return isinstance(error, ServiceError)
 
 
+#: The top-level modules of each optional extra of pyproject.toml (``pip install 'sagelocal[<extra>]'``).
+EXTRA_MODULES = {"fastapi": "server", "docker": "docker", "boto3": "aws", "sagemaker": "aws"}
+
+
+def missing_extra(error: BaseException) -> str | None:
+    """The extra that would install the module ``error`` (an ImportError) could not find, if any."""
+    if isinstance(error, ImportError) and error.name:
+        return EXTRA_MODULES.get(error.name.split(".")[0])
+    return None
+
+
+#: The top-level command being run (set by the app when it loads one), e.g. ``jobs``.
+current_command: str | None = None
+
+
+def _command_path() -> str:
+    """``sagelocal serve``, ``sagelocal jobs list``: the command being run (``sagelocal`` outside one). A
+    group's subcommand is read from the command line, when it is the command line being run."""
+    if current_command is None:
+        return "sagelocal"
+    words = ["sagelocal", current_command]
+    argv = sys.argv[1:3]
+    if len(argv) == 2 and argv[0] == current_command and not argv[1].startswith("-"):
+        words.append(argv[1])
+    return " ".join(words)
+
+
+def needs_extra_message(command: str, extra: str) -> str:
+    return f"{command} needs the '{extra}' extra: pip install 'sagelocal[{extra}]'"
+
+
 def format_error(error: BaseException) -> tuple[str, int]:
     """The one line to print for ``error`` and the exit code."""
     if isinstance(error, CliFailure):
         return error.message, error.exit_code
+    extra = missing_extra(error)
+    if extra is not None:
+        return needs_extra_message(_command_path(), extra), EXIT_FAILED
     if _is_service_error(error):
         code = getattr(error, "code", type(error).__name__)
         message = getattr(error, "message", str(error))

@@ -170,7 +170,9 @@ def fetch_model(backend: Backend, description: dict[str, Any], download: bool = 
     from sagelocal import config
 
     with operation("GetObject"):
-        return backend.fetch_artifact(uri, config.StatePaths.current().artifact_dir(description["TrainingJobName"]))
+        return backend.fetch_artifact(
+            uri, config.StatePaths.current().artifact_dir(description["TrainingJobName"])
+        )
 
 
 def finish(

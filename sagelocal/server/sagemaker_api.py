@@ -36,7 +36,7 @@ def _tags_call(emulator: Emulator, operation: str, params: dict[str, Any]) -> di
     if operation == "AddTags":
         return {"Tags": emulator.tags.add(arn, params["Tags"])}
     if operation == "ListTags":
-        return emulator.tags.list(arn, int(params.get("MaxResults") or 50), params.get("NextToken"))
+        return emulator.tags.list_tags(arn, int(params.get("MaxResults") or 50), params.get("NextToken"))
     emulator.tags.delete(arn, params["TagKeys"])
     return {}  # DeleteTags has no output members
 
@@ -46,7 +46,9 @@ def _call(emulator: Emulator, operation: str, params: dict[str, Any]) -> dict[st
         return _tags_call(emulator, operation, params)
     if operation not in OPERATIONS:
         served = ", ".join((*OPERATIONS, *TAG_OPERATIONS))
-        raise UnknownOperationException(f"Unknown operation SageMaker.{operation}: sagelocal serves {served}.")
+        raise UnknownOperationException(
+            f"Unknown operation SageMaker.{operation}: sagelocal serves {served}."
+        )
     if operation == "CreateTrainingJob":
         return emulator.create_training_job(params)
     validate("sagemaker", operation, params)

@@ -71,7 +71,7 @@ class TagStore:
                 )
         return added
 
-    def list(self, arn: str, max_results: int = 50, next_token: str | None = None) -> dict[str, Any]:
+    def list_tags(self, arn: str, max_results: int = 50, next_token: str | None = None) -> dict[str, Any]:
         offset = _offset(next_token) if next_token else 0
         rows = (
             self.db.conn()
