@@ -4,7 +4,8 @@ One notebook script, run offline in a fresh interpreter (the audit hook of ``tes
 them in the order a notebook would: ``Session.upload_data``, ``fit(wait=False)`` with tags,
 ``Session.wait_for_job``, ``Session.describe_training_job``, ``Estimator.attach`` (DescribeTrainingJob with every
 member the SDK reads unconditionally, then ListTags), ``Estimator.logs()``, ``Session.logs_for_job``, ``fit`` of
-the attached estimator (a new job carrying the tags ListTags returned) and ``training_job_analytics``.
+the attached estimator (a new job carrying the tags ListTags returned); then ``training_job_analytics``, which
+needs CloudWatch metrics sagelocal does not serve yet.
 Each step prints one ``STEP <name>: …`` line the test reads.
 """
 
@@ -67,13 +68,19 @@ NOTEBOOK = textwrap.dedent(
     second = attached.latest_training_job.name
     tags = sess.sagemaker_client.list_tags(ResourceArn=sess.describe_training_job(second)["TrainingJobArn"])
     step("attached fit", f"{{second}} {{attached.model_data}} tags={{tags['Tags']}}")
+    """
+)
 
+ANALYTICS = textwrap.dedent(
+    """
+    import sagemaker
+    from sagemaker.estimator import Estimator
+
+    attached = Estimator.attach("{name}", sagemaker_session=sagemaker.Session())
     try:
         attached.training_job_analytics.dataframe()
     except Exception as error:
-        step("training_job_analytics", type(error).__name__ + ": " + " ".join(str(error).split()))
-    else:
-        step("training_job_analytics", "ok")
+        print("ANALYTICS:", type(error).__name__ + ": " + " ".join(str(error).split()), flush=True)
     """
 )
 
@@ -130,7 +137,8 @@ def test_attach_then_logs_and_fit(notebook: subprocess.CompletedProcess, sageloc
     # Estimator.logs() and Session.logs_for_job print the job's CloudWatch lines and the SDK's status lines.
     logs = out[out.index("LOGS BEGIN") : out.index("LOGS END")]
     assert re.search(r"^\[\d+\]#011train-logloss:", logs, re.M), logs
-    assert re.search(r"Completed - Training job completed$", logs, re.M), logs
+    # (the SDK runs the first log line on after the status line, as it does against SageMaker)
+    assert re.search(r"^\S+ \S+ Completed - Training job completed", logs, re.M), logs
     assert re.search(r"^Training seconds: \d+$", logs, re.M), logs
     again = out[out.index("LOGS END") : out.index("LOGS_FOR_JOB END")]
     assert re.search(r"^\[\d+\]#011train-logloss:", again, re.M), again
@@ -142,9 +150,26 @@ def test_attach_then_logs_and_fit(notebook: subprocess.CompletedProcess, sageloc
 
 
 @pytest.mark.timeout(900)
-def test_training_job_analytics(notebook: subprocess.CompletedProcess, sagelocal_server: Server) -> None:
-    steps = _steps(_ok(notebook, sagelocal_server))
-    assert steps["training_job_analytics"] == "TODO"
+def test_training_job_analytics_is_not_served_yet(
+    notebook: subprocess.CompletedProcess, sagelocal_server: Server, tmp_path: Path
+) -> None:
+    """``training_job_analytics`` reads CloudWatch metrics (GetMetricStatistics, namespace
+    /aws/sagemaker/TrainingJobs) through a ``cloudwatch`` client: sagelocal serves no CloudWatch metrics yet, and
+    ``sagelocal serve`` prints no AWS_ENDPOINT_URL_CLOUDWATCH, so the client goes to AWS. Offline that is the
+    SDK's one-line EndpointConnectionError; the describe and attach before it work. (Metrics: issue 16.)"""
+    name = _steps(_ok(notebook, sagelocal_server))["fit(wait=False)"]
+    result = subprocess.run(
+        [sys.executable, "-c", OFFLINE_GUARD + ANALYTICS.format(name=name)],
+        env=sagelocal_server.subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(tmp_path),
+    )
+    assert re.findall(r"^ANALYTICS: (.*)$", result.stdout, re.M) == [
+        'EndpointConnectionError: Could not connect to the endpoint URL: "https://monitoring.us-east-1.amazonaws.com/"'
+    ], result.stdout + result.stderr
+    assert "getaddrinfo monitoring.us-east-1.amazonaws.com" in result.stdout  # refused by the offline guard
 
 
 def test_tags_operations(sagelocal_server: Server) -> None:
