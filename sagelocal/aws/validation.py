@@ -260,11 +260,13 @@ class _Walker:
         service: str,
         required: Mapping[str, Collection[str]],
         also_allowed: Mapping[str, Collection[str]],
+        ranges: Mapping[str, Mapping[str, float]] | None = None,
     ) -> None:
         self.shapes: dict[str, dict[str, Any]] = _model(service)["shapes"]
         self.shown_patterns = _SHOWN_PATTERNS.get(service, {})
         self.required = required
         self.also_allowed = also_allowed
+        self.ranges = ranges or {}
         self.items: list[str] = []
 
     def check_types(self, shape_name: str, value: Any) -> None:
@@ -310,7 +312,7 @@ class _Walker:
         elif kind == "string":
             self.string(shape_name, shape, value, path)
         elif kind in _NUMBER_KINDS:
-            self.number(shape, value, path)
+            self.number({**shape, **self.ranges.get(path, {})}, value, path)
         elif kind == "timestamp" and parse_timestamp(value) is None:
             self.items.append(_item(value, path, "Member must be a timestamp"))
 
@@ -475,6 +477,7 @@ def validate(
     *,
     required: Mapping[str, Collection[str]] | None = None,
     also_allowed: Mapping[str, Collection[str]] | None = None,
+    ranges: Mapping[str, Mapping[str, float]] | None = None,
 ) -> None:
     """Check ``params``, the input of ``operation`` of ``service`` (botocore's names: ``"sagemaker"``,
     ``"ListTrainingJobs"``; members keyed by their wire names), as the service does.
@@ -483,12 +486,13 @@ def validate(
     ``_ERRORS``) listing every violated constraint. A member that is ``None`` counts as absent. Rules a caller
     has beyond the model: ``required`` names more required members per shape (``{"CreateTrainingJobRequest":
     ("ResourceConfig",)}``), ``also_allowed`` more values per member path for an enum
-    (``{"resourceConfig.instanceType": {"local"}}``).
+    (``{"resourceConfig.instanceType": {"local"}}``), ``ranges`` a tighter ``min``/``max`` per number member
+    path than the model's (``{"stoppingCondition.maxRuntimeInSeconds": {"max": 2419200}}``).
     """
     shape_name = _input_shape(service, operation)
     if shape_name is None:
         return
-    walker = _Walker(service, required or {}, also_allowed or {})
+    walker = _Walker(service, required or {}, also_allowed or {}, ranges)
     walker.check_types(shape_name, params)
     walker.walk(shape_name, params, "")
     if walker.items:

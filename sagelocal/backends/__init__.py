@@ -53,6 +53,29 @@ def emulated_service(name: str, home: Path | None = None, **options: Any) -> Emu
     return _emulated_class(name).service(home, **options)
 
 
+def ignored_hyperparameters(image_uri: str, hyperparameters: dict[str, str]) -> list[tuple[str, str | None]]:
+    """The keys the 0.72 image (``xgboost:1``/``latest``) would silently ignore, each with the nearest name it
+    knows (difflib), or None. The open-source images reject unknown keys themselves, so this is only about
+    the legacy image; an image sagelocal does not know gives no advice."""
+    import difflib
+
+    from sagelocal.algorithms.xgboost.hyperparameters import parameter_names
+    from sagelocal.algorithms.xgboost.versions import version_from_image_uri
+
+    try:
+        version = version_from_image_uri(image_uri)
+    except UnknownImage:
+        return []
+    if not version.legacy:
+        return []
+    known = parameter_names(version)
+    return [
+        (key, next(iter(difflib.get_close_matches(key, known, n=1)), None))
+        for key in hyperparameters
+        if key not in known
+    ]
+
+
 def _emulated_class(name: str) -> type[EmulatedBackend]:
     # Imported here for start-up time, as in get_backend.
     if name == "docker":
@@ -80,4 +103,5 @@ __all__ = [
     "emulated_service",
     "get_backend",
     "get_version",
+    "ignored_hyperparameters",
 ]

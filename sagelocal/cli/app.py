@@ -11,7 +11,15 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from sagelocal.cli.errors import EXIT_CODES_HELP, EXIT_FAILED, err, run_main
+from sagelocal.cli import errors
+from sagelocal.cli.errors import (
+    EXIT_CODES_HELP,
+    EXIT_FAILED,
+    err,
+    missing_extra,
+    needs_extra_message,
+    run_main,
+)
 
 #: name -> (module, attribute, kind, one-line help). ``kind`` is "command" (a function) or "group" (a Typer).
 COMMANDS: dict[str, tuple[str, str, str, str]] = {
@@ -59,8 +67,12 @@ def _unavailable(name: str, module: str, error: BaseException) -> Any:
         add_help_option=False,
     )
     def unavailable(args: Annotated[list[str] | None, typer.Argument(hidden=True)] = None) -> None:
-        detail = f"{module}: {type(error).__name__}: {error}"
-        err(f"sagelocal {name}: not available in this installation ({detail})")
+        extra = missing_extra(error)
+        if extra is not None:
+            err(needs_extra_message(f"sagelocal {name}", extra))
+        else:
+            detail = f"{module}: {type(error).__name__}: {error}"
+            err(f"sagelocal {name}: not available in this installation ({detail})")
         raise typer.Exit(EXIT_FAILED)
 
     return typer.main.get_command(stub)
@@ -91,6 +103,7 @@ class LazyGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name in COMMANDS:
+            errors.current_command = cmd_name
             return load_command(cmd_name)
         return super().get_command(ctx, cmd_name)
 

@@ -78,10 +78,44 @@ def _is_service_error(error: BaseException) -> bool:
     return isinstance(error, ServiceError)
 
 
+#: The top-level modules of each optional extra of pyproject.toml (``pip install 'sagelocal[<extra>]'``).
+EXTRA_MODULES = {"fastapi": "server", "docker": "docker", "boto3": "aws", "sagemaker": "aws"}
+
+
+def missing_extra(error: BaseException) -> str | None:
+    """The extra that would install the module ``error`` (an ImportError) could not find, if any."""
+    if isinstance(error, ImportError) and error.name:
+        return EXTRA_MODULES.get(error.name.split(".")[0])
+    return None
+
+
+#: The top-level command being run (set by the app when it loads one), e.g. ``jobs``.
+current_command: str | None = None
+
+
+def _command_path() -> str:
+    """``sagelocal serve``, ``sagelocal jobs list``: the command being run (``sagelocal`` outside one). A
+    group's subcommand is read from the command line, when it is the command line being run."""
+    if current_command is None:
+        return "sagelocal"
+    words = ["sagelocal", current_command]
+    argv = sys.argv[1:3]
+    if len(argv) == 2 and argv[0] == current_command and not argv[1].startswith("-"):
+        words.append(argv[1])
+    return " ".join(words)
+
+
+def needs_extra_message(command: str, extra: str) -> str:
+    return f"{command} needs the '{extra}' extra: pip install 'sagelocal[{extra}]'"
+
+
 def format_error(error: BaseException) -> tuple[str, int]:
     """The one line to print for ``error`` and the exit code."""
     if isinstance(error, CliFailure):
         return error.message, error.exit_code
+    extra = missing_extra(error)
+    if extra is not None:
+        return needs_extra_message(_command_path(), extra), EXIT_FAILED
     if _is_service_error(error):
         code = getattr(error, "code", type(error).__name__)
         message = getattr(error, "message", str(error))
@@ -123,6 +157,31 @@ def fail(error: BaseException) -> NoReturn:
     raise typer.Exit(code)
 
 
+def quiet_broken_pipe() -> NoReturn:
+    """The reader of our output went away (``sagelocal jobs logs J | head -2``): stop writing, quietly, with
+    exit code 0 as ``cat`` and ``grep`` do. stdout is pointed at /dev/null so that the interpreter's final
+    flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (tests capture it)
+        pass
+    raise typer.Exit(EXIT_OK)
+
+
+def quiet_libraries() -> None:
+    """Keep library log records (botocore's ``Found credentials…``, the SageMaker SDK's INFO lines) off the
+    CLI's stderr, unless SAGELOCAL_DEBUG is set. A root handler installed first makes the
+    ``logging.basicConfig(level=INFO)`` that importing ``sagemaker`` runs (``sagemaker/experiments/_metrics.py``)
+    a no-op; the root level decides the rest."""
+    import logging
+
+    level = logging.DEBUG if debug_enabled() else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s:%(name)s:%(message)s")
+    logging.getLogger().setLevel(level)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Decorate a command so that no exception escapes as a traceback."""
 
@@ -132,6 +191,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, TyperException):
             raise
+        except BrokenPipeError:
+            quiet_broken_pipe()
         except KeyboardInterrupt as error:
             fail(error)
         except Exception as error:
@@ -142,8 +203,12 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 def run_main(call: Callable[[], Any]) -> int:
     """Top-level guard for the console script: anything that escapes the commands becomes one line."""
+    quiet_libraries()
     try:
-        call()
+        try:
+            call()
+        except BrokenPipeError:
+            quiet_broken_pipe()
     except SystemExit as exit_:
         code = exit_.code
         if code is None:

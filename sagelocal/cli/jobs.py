@@ -33,9 +33,14 @@ def _when(value: Any) -> str:
 def _console() -> Any:
     from rich.console import Console
 
-    console = Console()
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich exits with 1; a closed pipe is no error (``| head``)
+            self.quiet = True
+            raise BrokenPipeError
+
+    console = _Console()
     if not console.is_terminal:
-        console = Console(width=200)
+        console = _Console(width=200)
     return console
 
 

@@ -6,7 +6,10 @@ from typing import Annotated
 
 import typer
 
+from sagelocal.cli.errors import handle_errors
 
+
+@handle_errors
 def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (loopback unless --allow-remote).")

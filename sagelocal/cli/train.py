@@ -170,7 +170,9 @@ def fetch_model(backend: Backend, description: dict[str, Any], download: bool = 
     from sagelocal import config
 
     with operation("GetObject"):
-        return backend.fetch_artifact(uri, config.StatePaths.current().artifact_dir(description["TrainingJobName"]))
+        return backend.fetch_artifact(
+            uri, config.StatePaths.current().artifact_dir(description["TrainingJobName"])
+        )
 
 
 def finish(
@@ -217,6 +219,24 @@ def _seconds(description: dict[str, Any]) -> list[str]:
     return seconds_lines(description)
 
 
+def warn_ignored_hyperparameters(request: dict[str, Any]) -> None:
+    """One line of sagelocal's own per hyperparameter the 0.72 image would ignore without a word (it trains
+    with that parameter's default, as sagelocal then does too)."""
+    import sys
+
+    from sagelocal.backends import ignored_hyperparameters
+
+    image = (request.get("AlgorithmSpecification") or {}).get("TrainingImage") or ""
+    for key, nearest in ignored_hyperparameters(image, request.get("HyperParameters") or {}):
+        hint = f" Did you mean '{nearest}'?" if nearest else ""
+        print(
+            f"sagelocal: warning: the XGBoost 0.72 image ignores the unknown hyperparameter '{key}' and "
+            f"trains with the defaults.{hint}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def run_job(
     backend: Backend, request: dict[str, Any], *, wait: bool, as_json: bool, download: bool = True
 ) -> int:
@@ -227,7 +247,11 @@ def run_job(
 
     name = request["TrainingJobName"]
     progress = sys.stderr if as_json else sys.stdout
-    print(f"INFO:sagemaker:Creating training-job with name: {name}", file=sys.stderr, flush=True)
+    warn_ignored_hyperparameters(request)
+    if wait:  # without it the CLI says "Created training job …" once the job exists
+        # The SDK logs this (``INFO:sagemaker:Creating training-job with name: …``); the CLI prints it as
+        # progress, not as a log record.
+        print(f"Creating training-job with name: {name}", file=progress, flush=True)
     with operation("CreateTrainingJob"):
         backend.create_training_job(request)
     if not wait:

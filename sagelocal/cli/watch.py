@@ -10,8 +10,10 @@ This mirrors ``sagemaker.session._logs_for_job`` (reference sagemaker-api §8), 
 * at a terminal status ``\\n``, one more pause and a last log flush;
 * after completion ``Training seconds: N`` and ``Billable seconds: N`` (times the instance count).
 
-Like the SDK, a log line follows dots or a status line directly (the SDK's ``dot`` flag never reaches its
-caller), and a blank line separates the last log line from the next status line.
+Like the SDK, a blank line separates the last log line from the next status line. Unlike the SDK, whose
+``dot`` flag never reaches its caller so that the first log line runs on after the dots or the status line
+(``…Downloading input dataArguments: train``), every line here ends with a newline: the CLI's output is read
+line by line (``grep``, ``head``, a log file).
 """
 
 from __future__ import annotations
@@ -181,6 +183,8 @@ class JobWatcher:
             if colorize:
                 index = self._streams.setdefault(event.get("logStreamName", ""), len(self._streams))
                 message = f"\x1b[{STREAM_COLORS[index % len(STREAM_COLORS)]}m{message}\x1b[0m"
+            if self._line_open:
+                self.write("\n")
             self.write(message + "\n")
             timestamp, count = self._position
             self._position = (ts, count + 1) if ts == timestamp else (ts, 1)

@@ -19,13 +19,22 @@ from sagelocal.service.logstore import LogStore
 log = logging.getLogger("sagelocal.server")
 
 TARGET_PREFIX = "Logs_20140328"
-OPERATIONS = ("DescribeLogStreams", "GetLogEvents", "FilterLogEvents", "CreateLogStream", "PutLogEvents")
+OPERATIONS = (
+    "DescribeLogGroups",
+    "DescribeLogStreams",
+    "GetLogEvents",
+    "FilterLogEvents",
+    "CreateLogStream",
+    "PutLogEvents",
+)
 
 
 def _validate(operation: str, params: dict[str, Any]) -> None:
     """The model's rules, plus one it cannot express: a group is named by ``logGroupName`` or, where the
-    operation has it, ``logGroupIdentifier``; with neither, ``logGroupName`` is the missing member."""
-    required = {} if params.get("logGroupIdentifier") else {f"{operation}Request": ("logGroupName",)}
+    operation has it, ``logGroupIdentifier``; with neither, ``logGroupName`` is the missing member (except in
+    DescribeLogGroups, which names no group)."""
+    names_no_group = operation == "DescribeLogGroups" or params.get("logGroupIdentifier")
+    required = {} if names_no_group else {f"{operation}Request": ("logGroupName",)}
     validate("logs", operation, params, required=required)
 
 
@@ -65,6 +74,13 @@ def _call(logs: LogStore, operation: str, params: dict[str, Any]) -> dict[str, A
             f"Unknown operation Logs_20140328.{operation}: sagelocal serves {', '.join(OPERATIONS)}."
         )
     _validate(operation, params)
+    if operation == "DescribeLogGroups":
+        return logs.describe_log_groups(
+            prefix=params.get("logGroupNamePrefix"),
+            pattern=params.get("logGroupNamePattern"),
+            limit=_int(params, "limit") or 50,
+            next_token=params.get("nextToken"),
+        )
     if operation == "DescribeLogStreams":
         limit = _int(params, "limit") or 50
         result = logs.describe_log_streams(

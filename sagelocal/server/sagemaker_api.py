@@ -40,6 +40,8 @@ _HOSTING: dict[str, Callable[[Hosting, dict[str, Any]], dict[str, Any] | None]] 
 }
 OPERATIONS = (*_TRAINING, *_HOSTING)
 _CREATES = ("CreateTrainingJob", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint")
+#: Tags of any resource, by ARN (sagelocal/service/tags.py).
+TAG_OPERATIONS = ("AddTags", "ListTags", "DeleteTags")
 _TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
 
 
@@ -49,10 +51,24 @@ def _list_params(params: dict[str, Any]) -> dict[str, Any]:
     return {key: parse_timestamp(value) if key in _TIME_FILTERS else value for key, value in params.items()}
 
 
+def _tags_call(emulator: Emulator, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    validate("sagemaker", operation, params)
+    arn = params["ResourceArn"]
+    if operation == "AddTags":
+        return {"Tags": emulator.tags.add(arn, params["Tags"])}
+    if operation == "ListTags":
+        return emulator.tags.list_tags(arn, int(params.get("MaxResults") or 50), params.get("NextToken"))
+    emulator.tags.delete(arn, params["TagKeys"])
+    return {}  # DeleteTags has no output members
+
+
 def _call(emulator: Emulator, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    if operation in TAG_OPERATIONS:
+        return _tags_call(emulator, operation, params)
     if operation not in OPERATIONS:
+        served = ", ".join((*OPERATIONS, *TAG_OPERATIONS))
         raise UnknownOperationException(
-            f"Unknown operation SageMaker.{operation}: sagelocal serves {', '.join(OPERATIONS)}."
+            f"Unknown operation SageMaker.{operation}: sagelocal serves {served}."
         )
     if operation not in _CREATES:
         validate("sagemaker", operation, params)

@@ -161,6 +161,17 @@ def project_dependencies() -> list[str]:
     return list(_pyproject()["project"]["dependencies"])
 
 
+def extra_dependencies() -> dict[str, list[str]]:
+    """pyproject.toml's ``[project.optional-dependencies]``, without the ones naming sagelocal itself
+    (``all``, ``dev``): an image requirement may live in an extra (``sagemaker`` in ``aws``)."""
+    extras = _pyproject()["project"].get("optional-dependencies", {})
+    return {
+        name: [d for d in deps if _distribution(d) != "sagelocal"]
+        for name, deps in extras.items()
+        if name not in ("all", "dev")
+    }
+
+
 def image_requirements() -> list[str]:
     """pyproject.toml's ``[tool.sagelocal] image-requirements``: the distributions the algorithm imports,
     the only ones the training image installs."""
@@ -176,7 +187,8 @@ def runtime_pins() -> list[str]:
     """The requirements installed in the image: the image requirements, each at the host's version when the
     host has it (``xgboost==3.0.5`` as pyproject.toml pins it), else at pyproject.toml's specifier, without
     extras, so that both backends compute with the same libraries."""
-    specifiers = {_distribution(d): d for d in project_dependencies()}
+    everything = [*project_dependencies(), *(d for deps in extra_dependencies().values() for d in deps)]
+    specifiers = {_distribution(d): d for d in everything}
     pins = []
     for name in image_requirements():
         version = _host_version(name)
@@ -188,9 +200,11 @@ def minimal_pyproject() -> str:
     """The context's pyproject.toml: only the dependencies and the image requirements, so that edits elsewhere
     in the real one (lint settings, dev tools) do not invalidate the image's dependency layers."""
     deps = "".join(f"    {json.dumps(d)},\n" for d in project_dependencies())
+    extras = "".join(f"{name} = {json.dumps(reqs)}\n" for name, reqs in extra_dependencies().items())
     names = ", ".join(json.dumps(n) for n in image_requirements())
     return (
         f'[project]\nname = "sagelocal"\ndependencies = [\n{deps}]\n\n'
+        f"[project.optional-dependencies]\n{extras}\n"
         f"[tool.sagelocal]\nimage-requirements = [{names}]\n"
     )
 

@@ -144,6 +144,49 @@ class LogStore:
         row = self.db.conn().execute("SELECT 1 FROM log_streams WHERE grp = ? LIMIT 1", (group,)).fetchone()
         return row is not None
 
+    def describe_log_groups(
+        self,
+        prefix: str | None = None,
+        pattern: str | None = None,
+        limit: int = 50,
+        next_token: str | None = None,
+    ) -> dict[str, Any]:
+        """The groups (those with a stream: the store has no CreateLogGroup) in name order. ``prefix`` matches
+        the start of the name, ``pattern`` any part of it, ignoring case, as CloudWatch Logs' DescribeLogGroups
+        documents them; the two cannot be combined."""
+        if prefix and pattern:
+            raise InvalidParameterException(
+                "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters."
+            )
+        sql = "SELECT grp, MIN(creation_time) AS created FROM log_streams"
+        args: list[Any] = []
+        if prefix:
+            sql += " WHERE substr(grp, 1, ?) = ?"
+            args += [len(prefix), prefix]
+        elif pattern:
+            sql += " WHERE instr(lower(grp), ?) > 0"
+            args.append(pattern.lower())
+        rows = self.db.conn().execute(sql + " GROUP BY grp ORDER BY grp", args).fetchall()
+        offset = int(_decode(next_token)["o"]) if next_token else 0
+        page = rows[offset : offset + int(limit)]
+        result: dict[str, Any] = {"logGroups": [self._group_doc(r["grp"], r["created"]) for r in page]}
+        if offset + int(limit) < len(rows):
+            result["nextToken"] = _encode({"o": offset + int(limit)})
+        return result
+
+    @staticmethod
+    def _group_doc(group: str, created: int) -> dict[str, Any]:
+        arn = f"arn:aws:logs:{config.region()}:{config.ACCOUNT_ID}:log-group:{group}"
+        return {
+            "logGroupName": group,
+            "creationTime": created,
+            "metricFilterCount": 0,
+            "arn": f"{arn}:*",
+            "storedBytes": 0,
+            "logGroupClass": "STANDARD",
+            "logGroupArn": arn,
+        }
+
     def describe_log_streams(
         self,
         group: str,

@@ -28,6 +28,7 @@ from sagelocal.service.hosting.service import Hosting
 from sagelocal.service.listing import list_page
 from sagelocal.service.logstore import TRAINING_LOG_GROUP, LogStore
 from sagelocal.service.objectstore import ObjectStore
+from sagelocal.service.tags import TagStore
 from sagelocal.service.training import documents
 from sagelocal.service.training.store import RESOURCE_NOT_FOUND, JobRecord, JobStore
 
@@ -41,6 +42,7 @@ class Emulator:
 
     objects: ObjectStore
     logs: LogStore
+    tags: TagStore
 
     def __init__(
         self,
@@ -63,6 +65,7 @@ class Emulator:
         self.db = Database(self.paths.database)
         self.jobs = JobStore(self.db)
         self.logs = LogStore(self.db)
+        self.tags = TagStore(self.db)
         self.objects = ObjectStore(self.paths.objects, spool_dir=self.paths.request_spool)
         #: Models, endpoint configs, endpoints and InvokeEndpoint (``service/hosting``).
         self.hosting = Hosting(self.paths, self.db, self.objects, runner, allow_local_instance)
@@ -85,6 +88,7 @@ class Emulator:
         name = request["TrainingJobName"]
         # Only what the model knows is stored: members it does not model are ignored, as by the service.
         record = self.jobs.insert(name, self.runner, known_members("sagemaker", "CreateTrainingJob", request))
+        self.tags.add(record.arn, request.get("Tags") or [])
         try:
             self._spawn(name)
         except Exception as e:  # e.g. out of processes: the job fails visibly instead of hanging

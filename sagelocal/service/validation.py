@@ -15,6 +15,11 @@
   type and job), refused with SageMaker's own ``ResourceLimitExceeded``. botocore's model sets no maximum on
   InstanceCount; the service's quotas do, and without one a request for a billion instances would have the
   emulator build a billion-host cluster description.
+- Limits the API reference documents but botocore's model does not carry, reported in the service's
+  constraint wording: MaxRuntimeInSeconds at most 28 days (2419200 s: "The maximum value is 28 days",
+  StoppingCondition); and a job needs at least one instance and a storage volume, so InstanceCount and
+  VolumeSizeInGB are at least 1 unless the job is described by InstanceGroups (the model's minimum of 0
+  exists for those).
 """
 
 from __future__ import annotations
@@ -45,6 +50,23 @@ DEFAULT_MAX_INSTANCES = 8
 LOCAL_INSTANCE_TYPES = frozenset({"local"})
 
 _EXTRA_REQUIRED = {"CreateTrainingJobRequest": ("AlgorithmSpecification", "ResourceConfig")}
+
+#: StoppingCondition.MaxRuntimeInSeconds: "The default value is 1 day. The maximum value is 28 days."
+MAX_RUNTIME_SECONDS = 28 * 24 * 3600
+
+
+def _ranges(request: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The documented limits beyond the model's, per member path. A negative count or size keeps the model's
+    own ``greater than or equal to 0``; a zero one is the service's rule and says 1."""
+    ranges: dict[str, dict[str, float]] = {
+        "stoppingCondition.maxRuntimeInSeconds": {"max": MAX_RUNTIME_SECONDS}
+    }
+    resource = request.get("ResourceConfig")
+    if isinstance(resource, dict) and not resource.get("InstanceGroups"):
+        for member, path in (("InstanceCount", "instanceCount"), ("VolumeSizeInGB", "volumeSizeInGB")):
+            if resource.get(member) == 0:
+                ranges[f"resourceConfig.{path}"] = {"min": 1}
+    return ranges
 
 
 def _duplicate_channel(request: dict[str, Any]) -> str | None:
@@ -109,7 +131,14 @@ def validate_create_training_job(request: dict[str, Any], *, allow_local_instanc
     ValidationException subclass) instead, and a request beyond the local instance quota ResourceLimitExceeded.
     ``allow_local_instance`` lets InstanceType ``local`` through (local backends)."""
     also_allowed = {"resourceConfig.instanceType": LOCAL_INSTANCE_TYPES} if allow_local_instance else {}
-    validate("sagemaker", "CreateTrainingJob", request, required=_EXTRA_REQUIRED, also_allowed=also_allowed)
+    validate(
+        "sagemaker",
+        "CreateTrainingJob",
+        request,
+        required=_EXTRA_REQUIRED,
+        also_allowed=also_allowed,
+        ranges=_ranges(request),
+    )
     duplicate = _duplicate_channel(request)
     if duplicate is not None:
         raise ValidationException(

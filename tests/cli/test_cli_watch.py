@@ -100,7 +100,9 @@ def test_sdk_transcript_with_logs() -> None:
     assert text == (
         "2020-07-11 11:34:39 Starting - Starting the training job.\n"
         "2020-07-11 11:34:49 Starting - Preparing the instances for training.\n"
-        "2020-07-11 11:34:59 Downloading - Downloading input dataArguments: train\n"
+        # The SDK runs the first log line on ("…input dataArguments: train"); the CLI ends every line.
+        "2020-07-11 11:34:59 Downloading - Downloading input data\n"
+        "Arguments: train\n"
         "[0]#011train-error:0.1\n"
         "\n"
         "2020-07-11 11:35:09 Downloading - Downloading the training image\n"
@@ -138,8 +140,8 @@ def test_log_lines_are_not_repeated_across_polls() -> None:
         ],
     )
     text, _ = run(backend)
-    assert "Training in progress.a\nb\nc\nd\ne\n\n2020-07-11 11:34:48 Uploading" in text
-    assert [line for line in text.split("\n") if len(line) == 1] == ["b", "c", "d", "e"]  # no repeats
+    assert "Training in progress.\na\nb\nc\nd\ne\n\n2020-07-11 11:34:48 Uploading" in text
+    assert [line for line in text.split("\n") if len(line) == 1] == ["a", "b", "c", "d", "e"]  # no repeats
     assert backend.log_calls[0] is None
     assert backend.log_calls[-1] == 2000
 
@@ -244,7 +246,7 @@ def test_dots_only_while_no_log_exists_and_log_group_missing_is_a_dot() -> None:
     )
     text, _ = run(backend)
     assert text.startswith(
-        "2020-07-11 11:34:39 Starting - Starting the training job..hello\n\n2020-07-11 11:34:48"
+        "2020-07-11 11:34:39 Starting - Starting the training job..\nhello\n\n2020-07-11 11:34:48"
     )
 
 

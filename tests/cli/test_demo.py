@@ -68,7 +68,12 @@ def test_demo_runs_the_tutorial_training_step(home: Path) -> None:
     assert result.returncode == 0, err[-3000:]
     assert "Traceback" not in out + err
 
-    name = re.search(r"^INFO:sagemaker:Creating training-job with name: (\S+)$", err, re.M).group(1)
+    name = re.search(r"^Creating training-job with name: (\S+)$", out, re.M).group(1)
+    # Only sagelocal's own line: no SDK or botocore log records (INFO:sagemaker:…, INFO:botocore…).
+    assert err == (
+        f"Uploaded breast-cancer data (scikit-learn) to s3://{BUCKET}/sagemaker/DEMO-xgboost-dm/train and "
+        f"s3://{BUCKET}/sagemaker/DEMO-xgboost-dm/validation\n"
+    )
     assert re.fullmatch(r"xgboost-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d-\d{3}", name)
     assert_phases_in_order(out, SEVEN_PHASES)
     assert "[99]#011train-error:" in out and "#011validation-error:" in out

@@ -71,7 +71,8 @@ def test_a_bigger_valid_request() -> None:
     )
     request["Environment"] = {"MY_VAR": "line one\nline two", "_X": ""}
     request["Tags"] = [{"Key": "project", "Value": "café 42"}]
-    request["ResourceConfig"]["InstanceCount"] = 0
+    request["ResourceConfig"]["InstanceCount"] = 3
+    request["StoppingCondition"]["MaxRuntimeInSeconds"] = 28 * 24 * 3600  # the documented maximum
     request["StoppingCondition"]["MaxWaitTimeInSeconds"] = 90000
     request["OutputDataConfig"]["CompressionType"] = "NONE"
     validate_create_training_job(request)
@@ -190,6 +191,27 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
             "resourceConfig.keepAlivePeriodInSeconds",
             "Member must have value less than or equal to 21600",
         ),
+    ),
+    (
+        # API reference, StoppingCondition.MaxRuntimeInSeconds: "The maximum value is 28 days."
+        "runtime above 28 days",
+        lambda r: r["StoppingCondition"].update(MaxRuntimeInSeconds=2419201),
+        one(
+            "2419201",
+            "stoppingCondition.maxRuntimeInSeconds",
+            "Member must have value less than or equal to 2419200",
+        ),
+    ),
+    (
+        # The model's minimum of 0 exists for InstanceGroups; a job of no instances cannot run.
+        "zero instance count",
+        lambda r: r["ResourceConfig"].update(InstanceCount=0),
+        one("0", "resourceConfig.instanceCount", "Member must have value greater than or equal to 1"),
+    ),
+    (
+        "zero volume",
+        lambda r: r["ResourceConfig"].update(VolumeSizeInGB=0),
+        one("0", "resourceConfig.volumeSizeInGB", "Member must have value greater than or equal to 1"),
     ),
     (
         "zero runtime",

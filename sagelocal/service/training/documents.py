@@ -30,6 +30,23 @@ def _input_data_config(channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
+def _output_data_config(given: dict[str, Any]) -> dict[str, Any]:
+    """As DescribeTrainingJob shows it: ``KmsKeyId`` is always there (empty when none was given; the SageMaker
+    SDK's ``Estimator.attach`` reads it unconditionally), and ``CompressionType`` defaults to ``GZIP``."""
+    doc = {"KmsKeyId": "", **given}
+    doc.setdefault("CompressionType", "GZIP")
+    return doc
+
+
+def _profiler_config(given: dict[str, Any]) -> dict[str, Any]:
+    """The profiler's settings with the service's default sampling interval (500 ms, API reference:
+    ProfilerConfig.ProfilingIntervalInMilliseconds) filled in unless profiling is disabled."""
+    doc = dict(given)
+    if not doc.get("DisableProfiler"):
+        doc.setdefault("ProfilingIntervalInMilliseconds", 500)
+    return doc
+
+
 def describe_document(record: JobRecord) -> dict[str, Any]:
     req = record.request
     spec = dict(req.get("AlgorithmSpecification") or {})
@@ -56,7 +73,7 @@ def describe_document(record: JobRecord) -> dict[str, Any]:
     doc["RoleArn"] = req.get("RoleArn", config.DUMMY_ROLE_ARN)
     if req.get("InputDataConfig"):
         doc["InputDataConfig"] = _input_data_config(req["InputDataConfig"])
-    doc["OutputDataConfig"] = dict(req.get("OutputDataConfig") or {})
+    doc["OutputDataConfig"] = _output_data_config(req.get("OutputDataConfig") or {})
     doc["ResourceConfig"] = resource
     for key in ("VpcConfig",):
         if req.get(key):
@@ -92,7 +109,6 @@ def describe_document(record: JobRecord) -> dict[str, Any]:
         "DebugRuleConfigurations",
         "TensorBoardOutputConfig",
         "ExperimentConfig",
-        "ProfilerConfig",
         "ProfilerRuleConfigurations",
         "Environment",
         "RetryStrategy",
@@ -101,6 +117,9 @@ def describe_document(record: JobRecord) -> dict[str, Any]:
     ):
         if req.get(key) is not None:
             doc[key] = req[key]
+    if req.get("ProfilerConfig") is not None:
+        doc["ProfilerConfig"] = _profiler_config(req["ProfilerConfig"])
+        doc["ProfilingStatus"] = "Disabled" if doc["ProfilerConfig"].get("DisableProfiler") else "Enabled"
     if record.training_start_time is not None and record.training_end_time is not None:
         seconds = max(1, round(record.training_end_time - record.training_start_time))
         doc["TrainingTimeInSeconds"] = seconds

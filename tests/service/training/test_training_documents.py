@@ -53,3 +53,37 @@ def test_describe_document(store: JobStore) -> None:
     assert "DebugRuleEvaluationStatuses" not in doc and "ProfilerRuleEvaluationStatuses" not in doc
     last = doc["SecondaryStatusTransitions"][-1]
     assert list(last) == ["Status", "StartTime", "StatusMessage"]
+
+
+def test_describe_document_shows_what_attach_reads(store: JobStore) -> None:
+    """The members the SageMaker SDK's ``Estimator.attach`` reads unconditionally are there as the service
+    shows them: OutputDataConfig.KmsKeyId (empty when none was given) and CompressionType (GZIP), and the
+    profiler settings with ProfilingStatus."""
+    given = request(
+        "job-2",
+        ProfilerConfig={"S3OutputPath": "s3://bucket/out", "DisableProfiler": False},
+        RetryStrategy={"MaximumRetryAttempts": 2},
+    )
+    doc = describe_document(store.insert("job-2", "process", given))
+    assert doc["OutputDataConfig"] == {
+        "KmsKeyId": "",
+        "S3OutputPath": "s3://bucket/out/",
+        "CompressionType": "GZIP",
+    }
+    assert doc["ProfilerConfig"] == {
+        "S3OutputPath": "s3://bucket/out",
+        "DisableProfiler": False,
+        "ProfilingIntervalInMilliseconds": 500,
+    }
+    assert doc["ProfilingStatus"] == "Enabled"
+    assert doc["RetryStrategy"] == {"MaximumRetryAttempts": 2}
+    assert doc["EnableInterContainerTrafficEncryption"] is False
+
+    kms = request(
+        "job-3", OutputDataConfig={"S3OutputPath": "s3://b/o", "KmsKeyId": "k", "CompressionType": "NONE"}
+    )
+    kms["ProfilerConfig"] = {"DisableProfiler": True}
+    doc = describe_document(store.insert("job-3", "process", kms))
+    assert doc["OutputDataConfig"] == {"KmsKeyId": "k", "S3OutputPath": "s3://b/o", "CompressionType": "NONE"}
+    assert doc["ProfilerConfig"] == {"DisableProfiler": True} and doc["ProfilingStatus"] == "Disabled"
+    assert "ProfilingStatus" not in describe_document(store.insert("job-4", "process", request("job-4")))
