@@ -534,3 +534,32 @@ def _exists(path: Path) -> bool | str:
 
 def _job_folders(home: Path) -> list[str]:
     return [p.name for p in (home / "jobs").iterdir()]
+
+
+# --- --backend docker: the container is the confinement ---------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_docker_applies_the_environment_inside_the_container(
+    docker_client: Any, own_images: dict[str, str], sandbox: Path, tmp_path: Path
+) -> None:
+    """With ``--backend docker`` the request's Environment is the container's, as on SageMaker: the loader
+    variable acts in the container (its loader reports the missing library), ``SM_MODEL_DIR`` moves the model,
+    and sagelocal withholds nothing."""
+    from sagelocal.backends.docker import DockerBackend
+
+    backend = DockerBackend(home=sandbox)
+    backend.default_bucket()
+    uri = backend.upload_input(
+        write_files(tmp_path / "data", {"train.csv": csv_rows(60)}), f"s3://{BUCKET}/t"
+    )
+    before = _host_outside(tmp_path, sandbox)
+    env = {"LD_PRELOAD": "libsagelocal-absent.so", "SM_MODEL_DIR": "/opt/ml/output/data", "PYTHONPATH": "/x"}
+    backend.create_training_job(_job("docker-env", uri, env))
+    desc = wait_terminal(backend.describe_training_job, "docker-env", timeout=600)
+    assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
+    log = [e["message"] for e in backend.get_log_events("docker-env")]
+    assert any("libsagelocal-absent.so" in line and "cannot be preloaded" in line for line in log), log[:5]
+    assert not any(line.startswith("sagelocal: Environment") for line in log)
+    assert (sandbox / "jobs" / "docker-env" / "output" / "data" / "xgboost-model").is_file()
+    assert changes(before, _host_outside(tmp_path, sandbox)) == []
