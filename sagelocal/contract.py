@@ -143,8 +143,11 @@ class Layout:
         The path is normalised as the container's kernel would (``..`` at ``/`` stays at ``/``), then
         ``/opt/ml/…`` maps under ``ml_root`` and every other path under :attr:`rootfs`. The result is therefore
         inside the job's folder whatever the input: this is the only way a request's path becomes a host path.
-        Raises :class:`ContainerPathError` if a link on disk would carry it out (sagelocal never creates one)."""
+        Raises :class:`ContainerPathError` for a path holding NUL, or if a link on disk would carry it out
+        (sagelocal never creates one)."""
         local = normalise(os.fspath(container_path))
+        if "\x00" in local:
+            raise ContainerPathError(f"{local!r} holds a NUL character, which no file name can")
         if not self.confined:
             return Path(local)
         if local == CONTAINER_ROOT or local.startswith(CONTAINER_ROOT + "/"):

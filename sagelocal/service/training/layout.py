@@ -103,7 +103,7 @@ def checkpoint_dir(ml_root: Path, request: dict[str, Any]) -> Path | None:
     local_path = str(cc["LocalPath"])
     layout = Layout(ml_root)
     try:
-        folder: Path | None = layout.resolve(local_path) if "\x00" not in local_path else None
+        folder: Path | None = layout.resolve(local_path)
     except ContainerPathError:
         folder = None
     if folder is None or folder.is_relative_to(layout.rootfs):
