@@ -66,9 +66,9 @@ class WarmLauncher:
 
 def use_state_temp(paths: StatePaths) -> None:
     """Give this process's multiprocessing a temp folder under the state folder (where the fork server's
-    socket goes), removed at exit as multiprocessing removes its own; first remove the folders of servers that
-    died without removing theirs. Kept in the system's temp folder only when the state folder's path is too long
-    for a socket path."""
+    socket goes; ``remove_socket_folder`` removes it); first remove the folders of servers whose fork server was
+    killed too. Left in the system's temp folder only when the state folder's path is too long for a socket
+    path (``remove_socket_folder`` removes that one as well)."""
     _remove_dead_process_temps(paths)
     folder = paths.process_temp(os.getpid())
     if len(str(folder)) + _LISTENER_NAME_LENGTH > _MAX_SOCKET_PATH:
