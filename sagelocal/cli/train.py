@@ -248,12 +248,12 @@ def run_job(
     name = request["TrainingJobName"]
     progress = sys.stderr if as_json else sys.stdout
     warn_ignored_hyperparameters(request)
-    if wait:  # without it the CLI says "Created training job …" once the job exists
-        # The SDK logs this (``INFO:sagemaker:Creating training-job with name: …``); the CLI prints it as
-        # progress, not as a log record.
-        print(f"Creating training-job with name: {name}", file=progress, flush=True)
     with operation("CreateTrainingJob"):
         backend.create_training_job(request)
+    if wait:  # without it the CLI says "Created training job …"
+        # The SDK logs this (``INFO:sagemaker:Creating training-job with name: …``); the CLI prints it as
+        # progress, not as a log record, once the request was accepted (a rejected one prints only the error).
+        print(f"Creating training-job with name: {name}", file=progress, flush=True)
     if not wait:
         with operation("DescribeTrainingJob"):
             description = backend.describe_training_job(name)
