@@ -521,6 +521,7 @@ def test_fuzzed_paths_end_every_job_inside_its_folder(
         "sagelocal.db",
         "sagelocal.db-shm",
         "sagelocal.db-wal",
+        "tmp",  # StatePaths.temp: the service's own scratch space (request spooling)
     ]
     assert set(_job_folders(home)) <= {f"fuzz-{i}" for i in range(10_000)}
 

@@ -239,9 +239,11 @@ def test_a_next_token_we_did_not_issue_is_refused(server: Server, token: str) ->
 
 def test_a_next_token_we_issued_pages_on(server: Server) -> None:
     sm = server.client("sagemaker")
-    first = sm.list_training_jobs(MaxResults=1)
+    for name in ("limits-page-1", "limits-page-2"):
+        sm.create_training_job(**_job(name))
+    first = sm.list_training_jobs(MaxResults=1, NameContains="limits-page")
     assert "NextToken" in first
-    second = sm.list_training_jobs(MaxResults=1, NextToken=first["NextToken"])
+    second = sm.list_training_jobs(MaxResults=1, NameContains="limits-page", NextToken=first["NextToken"])
     assert second["TrainingJobSummaries"] != first["TrainingJobSummaries"]
 
 

@@ -23,12 +23,7 @@ def _credentials(server: Any) -> Credentials:
 
 def signed_headers(server: Any, method: str, path: str, headers: dict[str, str]) -> dict[str, str]:
     """The headers of an S3 request signed with an unsigned payload, for sending its body by other means."""
-    aws_request = AWSRequest(method=method, url=server.url + path, data=b"", headers=dict(headers))
-    aws_request.headers["X-Amz-Content-SHA256"] = "UNSIGNED-PAYLOAD"
-    S3SigV4Auth(_credentials(server), "s3", server.env.get("AWS_DEFAULT_REGION", "us-east-1")).add_auth(
-        aws_request
-    )
-    return dict(aws_request.headers.items())
+    return dict(server.signed_headers(method, path, b"", {**headers, "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}))
 
 
 def send(
