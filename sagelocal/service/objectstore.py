@@ -509,23 +509,32 @@ class ObjectStore:
         bucket_dir = self._bucket_dir(bucket)
         prefix = prefix or ""
         after = start_after or None
+        past: str | None = None  # a common prefix already returned: every key under it is skipped
         if continuation_token:
-            after = decode_token(continuation_token)
+            after, past = decode_token(continuation_token)
         limit = max(0, min(int(max_keys), MAX_KEYS))
         cache: dict = {}
         contents: list[ObjectInfo] = []
         common: list[str] = []
         last: str | None = None
+
+        def remaining() -> Iterator[tuple]:
+            # the walk jumps past most of a returned prefix's keys; the check catches keys that sort after
+            # the jump (those continuing with U+10FFFF)
+            start = past + _AFTER_ALL if past is not None and after == past else after
+            for item in self._walk(bucket_dir, "", prefix, start, cache):
+                if past is None or not item[0].startswith(past):
+                    yield item
+
         while len(contents) + len(common) < limit:
             rolled = False
-            for key, path, st in self._walk(bucket_dir, "", prefix, after, cache):
+            for key, path, st in remaining():
                 if delimiter:
                     cut = key.find(delimiter, len(prefix))
                     if cut >= 0:
                         common_prefix = key[: cut + len(delimiter)]
                         common.append(common_prefix)
-                        last = common_prefix
-                        after = common_prefix + _AFTER_ALL
+                        last = after = past = common_prefix
                         rolled = True
                         break
                 try:
@@ -539,8 +548,8 @@ class ObjectStore:
                 break
         truncated = False
         if limit and last is not None and len(contents) + len(common) >= limit:
-            truncated = next(iter(self._walk(bucket_dir, "", prefix, after, cache)), None) is not None
-        token = encode_token(after) if truncated and after is not None else None
+            truncated = next(remaining(), None) is not None
+        token = encode_token(after, past if past == after else None) if truncated and after is not None else None
         return Listing(contents, common, truncated, token)
 
     # -- multipart uploads

@@ -66,18 +66,20 @@ def check_key(key: str) -> None:
         raise KeyTooLongError("Your key is too long")
 
 
-def encode_token(after: str) -> str:
-    raw = json.dumps({"v": 1, "after": after}, ensure_ascii=True).encode()
+def encode_token(after: str, past: str | None = None) -> str:
+    """A continuation token: the listing resumes after key ``after`` and, when ``past`` is set, after every
+    key starting with ``past`` (a common prefix already returned)."""
+    raw = json.dumps({"v": 1, "after": after, "past": past}, ensure_ascii=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str) -> str:
+def decode_token(token: str) -> tuple[str, str | None]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
-        after = data["after"]
-        if data.get("v") != 1 or not isinstance(after, str):
+        after, past = data["after"], data.get("past")
+        if data.get("v") != 1 or not isinstance(after, str) or not isinstance(past, str | None):
             raise ValueError
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise InvalidArgument("The continuation token provided is incorrect") from None
-    return after
+    return after, past

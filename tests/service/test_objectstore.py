@@ -610,3 +610,24 @@ def test_stale_staging_leftovers_are_swept(store: ObjectStore) -> None:
     ObjectStore(store.root)
     assert sorted(os.listdir(store.staging)) == ["tmp-4567", "uploads"]
     assert os.listdir(store.uploads) == [upload]
+
+
+def test_common_prefix_is_returned_once_even_when_a_key_continues_with_the_last_code_point(
+    store: ObjectStore,
+) -> None:
+    # keys continuing a rolled-up prefix with U+10FFFF sort after any fixed sentinel: found by hypothesis
+    for key in ["/\U0010ffff/", "a/\U0010ffff/y", "a/\U0010ffffx", "a/b", "b", "c/d"]:
+        store.put_object("bucket", key, b"x")
+    assert store.list_objects("bucket", delimiter="/").common_prefixes == ["/", "a/", "c/"]
+    pages: list[tuple[list[str], list[str]]] = []
+    token = None
+    while True:
+        page = store.list_objects("bucket", delimiter="/", max_keys=1, continuation_token=token)
+        pages.append((page.common_prefixes, [o.key for o in page.contents]))
+        if not page.is_truncated:
+            break
+        token = page.next_continuation_token
+    assert pages == [(["/"], []), (["a/"], []), ([], ["b"]), (["c/"], [])]
+    listing = store.list_objects("bucket", prefix="a/", delimiter="/")
+    assert listing.common_prefixes == ["a/\U0010ffff/"]
+    assert [o.key for o in listing.contents] == ["a/b", "a/\U0010ffffx"]

@@ -93,21 +93,18 @@ def test_deploy_predict_and_delete(
         "SELECT name FROM log_streams WHERE grp = '/aws/sagemaker/Endpoints/ep' ORDER BY name"
     )
     assert sorted(r[0] for r in streams) == sorted(f"AllTraffic/{r[0]}" for r in rows)
-    messages = hosting.store.db.conn().execute(
-        "SELECT message FROM log_events WHERE grp = '/aws/sagemaker/Endpoints/ep'"
-    )
-    text = "\n".join(r[0] for r in messages)
-    assert '"GET /ping HTTP/1.1" 200 0 "-" "AHC/2.0"' in text
-    # round robin: both instances answered invocations (their access-log lines reach the log store in batches)
+    # the health checker's pings and round-robin invocations on both instances: access-log lines reach the
+    # log store in batches, so wait for them
     deadline = time.monotonic() + 10
     while True:
-        answered = hosting.store.db.conn().execute(
-            "SELECT DISTINCT stream FROM log_events WHERE grp = '/aws/sagemaker/Endpoints/ep'"
-            " AND message LIKE '%\"POST /invocations HTTP/1.1\" 200%'"
-        )
-        if len(answered.fetchall()) == 2:
+        events = hosting.store.db.conn().execute(
+            "SELECT stream, message FROM log_events WHERE grp = '/aws/sagemaker/Endpoints/ep'"
+        ).fetchall()
+        pinged = any('"GET /ping HTTP/1.1" 200 0 "-" "AHC/2.0"' in message for _, message in events)
+        answered = {stream for stream, message in events if '"POST /invocations HTTP/1.1" 200' in message}
+        if pinged and len(answered) == 2:
             break
-        assert time.monotonic() < deadline
+        assert time.monotonic() < deadline, events
         time.sleep(0.1)
 
     hosting.delete_endpoint("ep")
