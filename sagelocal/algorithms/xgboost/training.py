@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagelocal.algorithms.xgboost import metrics as metrics_mod
+from sagelocal.algorithms.xgboost import treebuild
 from sagelocal.algorithms.xgboost.errors import AlgorithmError, UserError
 from sagelocal.algorithms.xgboost.hyperparameters import TrainingConfig
 from sagelocal.algorithms.xgboost.logs import Log, metric_line
@@ -101,8 +102,9 @@ class JobContext:
 
 def _version_defaults(params: dict[str, Any], version: ImageVersion) -> None:
     """What the image's older XGBoost did by default where XGBoost 3 does otherwise: before 2.0,
-    ``base_score`` was 0.5 rather than estimated from the labels. (``tree_method`` stays XGBoost 3's
-    ``hist``: the old ``auto`` meant ``exact``, several times slower.)"""
+    ``base_score`` was 0.5 rather than estimated from the labels (``LearnerModelParam``; 2.0 added
+    ``InitBaseScore`` from the labels). The ``auto`` tree method is resolved in ``treebuild``, once the number of
+    rows is known."""
     upstream = tuple(int(p) for p in version.upstream_xgboost.split("."))
     if upstream < (2, 0):
         params.setdefault("base_score", 0.5)
@@ -162,11 +164,13 @@ def _callbacks_base() -> Any:
     return xgb.callback.TrainingCallback
 
 
-def _in_order(callbacks: list[Any]) -> Any:
+def _in_order(callbacks: list[Any], version: ImageVersion) -> Any:
     """One callback running ``callbacks`` in list order, each on every round. XGBoost keeps callbacks in a
     set and stops at the first that asks to stop, so whether the last metric line is printed would depend on
-    object addresses; sagelocal prints every round it trains."""
+    object addresses; sagelocal prints every round it trains. The round's values are first cut to the
+    decimals the image's XGBoost printed them with (``ImageVersion.eval_decimals``)."""
     base = _callbacks_base()
+    decimals = version.eval_decimals
 
     class InOrder(base):  # type: ignore[misc, valid-type]
         def before_training(self, model: Any) -> Any:
@@ -183,6 +187,11 @@ def _in_order(callbacks: list[Any]) -> Any:
             return any([c.before_iteration(model, epoch, evals_log) for c in callbacks])
 
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if decimals < 17:
+                for metrics in evals_log.values():
+                    for values in metrics.values():
+                        if values and not isinstance(values[-1], tuple):
+                            values[-1] = float(f"{values[-1]:.{decimals}f}")
             return any([c.after_iteration(model, epoch, evals_log) for c in callbacks])
 
     return InOrder()
@@ -338,6 +347,7 @@ def train_job(
         log.line("TRAIN_JOB_DEBUG: Received is_master=True")
 
     params, builtin, custom, tuning = build_params(cfg, version, log)
+    treebuild.resolve_tree_method(params, version, int(dtrain.num_row()), log)
 
     if not version.legacy:
         if version.at_least("1.2-1"):
@@ -415,19 +425,24 @@ def _boost(
 ) -> Any:
     import xgboost as xgb
 
+    params = dict(params)
     try:
+        sampler = treebuild.row_sampler(params, version, dtrain)
         booster = xgb.Booster(params, [dtrain] + [d for d, _ in evals], model_file=xgb_model)
         container = xgb.callback.CallbackContainer(
-            [_in_order(callbacks)], metric=feval, output_margin=metrics_mod.receives_margin(version)
+            [_in_order(callbacks, version)], metric=feval, output_margin=metrics_mod.receives_margin(version)
         )
         booster = container.before_training(booster)
         for i in range(num_rounds):
             if container.before_iteration(booster, i, dtrain, evals):
                 break
-            booster.update(dtrain, iteration=i)
+            booster.update(dtrain if sampler is None else dtrain.slice(sampler.next_tree()), iteration=i)
             if container.after_iteration(booster, i, dtrain, evals):
                 break
-        return container.after_training(booster), container.history
+        booster = container.after_training(booster)
+        if sampler is not None:  # the saved configuration shows the job's subsample, not the 1 XGBoost 3 ran
+            booster.set_param("subsample", sampler.probability_text)
+        return booster, container.history
     except (UserError, AlgorithmError):
         raise
     except Exception as e:
