@@ -32,6 +32,16 @@ print(json.dumps({"version": xgb.__version__, "predictions": booster.predict(dva
 """
 
 
+#: Loads a CSV file as the images do (``xgb.DMatrix("<path>?format=csv&label_column=0&delimiter=,")``,
+#: ``data_utils.get_csv_dmatrix``), trains on it and prints the metric lines.
+CSV_SCRIPT = """
+import json, sys, xgboost as xgb
+params, rounds, path = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+dtrain = xgb.DMatrix(path + "?format=csv&label_column=0&delimiter=,")
+xgb.train(params, dtrain, rounds, evals=[(dtrain, "train")], verbose_eval=True)
+"""
+
+
 def upstream_python(release: str) -> Path:
     """The interpreter of a venv holding XGBoost ``release``; skips the test when it cannot be installed."""
     venv = CACHE / f"xgboost-{release}"
@@ -78,3 +88,16 @@ def train_upstream(
     report = json.loads(lines[-1])
     assert report["version"] == release
     return [ln for ln in lines[:-1] if ln.startswith("[") and "]\t" in ln], report["predictions"]
+
+
+def train_upstream_on_csv(release: str, params: dict[str, Any], rounds: int, path: Path) -> list[str]:
+    """The metric lines of the real library trained on a CSV file it loaded itself."""
+    python = upstream_python(release)
+    result = subprocess.run(
+        [str(python), "-c", CSV_SCRIPT, json.dumps(params), str(rounds), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    return [ln for ln in result.stdout.splitlines() if ln.startswith("[") and "]\t" in ln]

@@ -278,7 +278,7 @@ def _load(
     from sagelocal.algorithms.xgboost import data
 
     files = data.channel_files(path, version, log, name_of)
-    loaded, _ = data.load_channel(files, data_format, csv_weights, log)
+    loaded, _ = data.load_channel(files, data_format, csv_weights, log, unparsed=version.unparsed_csv_cell)
     if loaded is None:
         return None
     if loaded.labels.size == 0:
@@ -373,7 +373,9 @@ def _run_legacy(layout: Layout, version: ImageVersion, log: Log) -> None:
 
     def load(path: str, weights: bool, first: bool) -> Any:
         files = data.channel_files(path, version, log, name_of)
-        loaded, delimiter = data.load_channel(files, data_format, weights, log, legacy=True)
+        loaded, delimiter = data.load_channel(
+            files, data_format, weights, log, legacy=True, unparsed=version.unparsed_csv_cell
+        )
         if first:
             log.native(f"S3DistributionType set as {distribution}")
         leaf = name_of(data.first_leaf(path))

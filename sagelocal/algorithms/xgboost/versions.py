@@ -28,6 +28,10 @@ FileRule = Literal["first_leaf", "depth3"]
 #: flips first and then shuffles the feature list; XGBoost 3 (what sagelocal runs) flips first and then seeds
 #: the column sampler.
 RowSampling = Literal["seed_then_flips", "flips_then_shuffle", "native"]
+#: What XGBoost's CSV parser makes of a feature cell it cannot read a number from (empty, ``abc``, a header):
+#: dmlc-core before dmlc/dmlc-core#605 (XGBoost 0.72 … 1.0.0) pushes the 0 ``strtof`` returned; from #605
+#: (XGBoost 1.2.0 on) the cell is left out, i.e. missing.
+UnparsedCell = Literal["zero", "missing"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class ImageVersion:
     #: ``max_digits10`` = 17 from 1.7): what the metric lines and early stopping see.
     eval_decimals: int = 6
     row_sampling: RowSampling = "seed_then_flips"
+    unparsed_csv_cell: UnparsedCell = "zero"
 
     @property
     def order(self) -> tuple[int, ...]:
@@ -65,20 +70,42 @@ class ImageVersion:
         return self.at_least(since) and (until is None or not self.at_least(until))
 
 
+#: Columns: name, upstream XGBoost, Python, legacy, metric format, serialization, file rule, callback early
+#: stopping, ECR tag suffix; the keyword facts are those that differ from their defaults.
+_OS = "first_leaf"
 VERSIONS: dict[str, ImageVersion] = {
     v.name: v
     for v in [
         ImageVersion(
-            "1", "0.72", "2.7", True, "%g", "pickle", "first_leaf", False, row_sampling="flips_then_shuffle"
+            "1", "0.72", "2.7", True, "%g", "pickle", _OS, False, "", row_sampling="flips_then_shuffle"
         ),
-        ImageVersion("0.90-1", "0.90", "3.7", False, "%g", "pickle", "first_leaf", False, "-cpu-py3"),
-        ImageVersion("0.90-2", "0.90", "3.6", False, "%g", "pickle", "first_leaf", False, "-cpu-py3"),
-        ImageVersion("1.0-1", "1.0.0", "3.7", False, "{:.5f}", "pickle", "first_leaf", False, "-cpu-py3"),
-        ImageVersion("1.2-1", "1.2.0", "3.7", False, "{:.5f}", "pickle4", "first_leaf", False),
-        ImageVersion("1.2-2", "1.2.0", "3.7", False, "{:.5f}", "pickle4", "first_leaf", False),
-        ImageVersion("1.3-1", "1.3.3", "3.7", False, "{:.5f}", "binary", "first_leaf", True),
-        ImageVersion("1.5-1", "1.5.2", "3.8", False, "{:.5f}", "binary", "first_leaf", True),
-        ImageVersion("1.7-1", "1.7.4", "3.9", False, "{:.5f}", "binary", "depth3", True, eval_decimals=17),
+        ImageVersion("0.90-1", "0.90", "3.7", False, "%g", "pickle", _OS, False, "-cpu-py3"),
+        ImageVersion("0.90-2", "0.90", "3.6", False, "%g", "pickle", _OS, False, "-cpu-py3"),
+        ImageVersion("1.0-1", "1.0.0", "3.7", False, "{:.5f}", "pickle", _OS, False, "-cpu-py3"),
+        ImageVersion(
+            "1.2-1", "1.2.0", "3.7", False, "{:.5f}", "pickle4", _OS, False, unparsed_csv_cell="missing"
+        ),
+        ImageVersion(
+            "1.2-2", "1.2.0", "3.7", False, "{:.5f}", "pickle4", _OS, False, unparsed_csv_cell="missing"
+        ),
+        ImageVersion(
+            "1.3-1", "1.3.3", "3.7", False, "{:.5f}", "binary", _OS, True, unparsed_csv_cell="missing"
+        ),
+        ImageVersion(
+            "1.5-1", "1.5.2", "3.8", False, "{:.5f}", "binary", _OS, True, unparsed_csv_cell="missing"
+        ),
+        ImageVersion(
+            "1.7-1",
+            "1.7.4",
+            "3.9",
+            False,
+            "{:.5f}",
+            "binary",
+            "depth3",
+            True,
+            unparsed_csv_cell="missing",
+            eval_decimals=17,
+        ),
         ImageVersion(
             "3.0-5",
             "3.0.5",
@@ -88,9 +115,10 @@ VERSIONS: dict[str, ImageVersion] = {
             "ubjson",
             "depth3",
             True,
+            unparsed_csv_cell="missing",
+            eval_decimals=17,
             auto_tree_method="hist",
             row_sampling="native",
-            eval_decimals=17,
         ),
     ]
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sagelocal.algorithms.xgboost import main
+from sagelocal.algorithms.xgboost import data, main
 
 HP = {"num_round": "2", "objective": "binary:logistic"}
 
@@ -318,3 +318,60 @@ def test_sm_env_is_computed_from_the_layout(ml_root):
     assert (
         layout.container_path(root / "input" / "data" / "train" / "a.csv") == "/opt/ml/input/data/train/a.csv"
     )
+
+
+# --- cells without a number (dmlc-core CSVParser::ParseBlock, include/dmlc/strtonum.h::ParseFloat) ----------
+
+
+@pytest.mark.parametrize(
+    ("cell", "value", "consumed"),
+    [
+        ("abc", 0.0, False),
+        ("", 0.0, False),
+        ("y_yes", 0.0, False),
+        ("infi", 0.0, False),
+        ("12abc", 12.0, True),
+        ("e", 0.0, True),  # ParseFloat takes the exponent marker even without digits: "education" reads 0
+        (" ", 0.0, True),
+        ("-", 0.0, True),
+        (".5", 0.5, True),
+        ("1e", 1.0, True),
+        ("2.5e2", 250.0, True),
+        ("-inf", float("-inf"), True),
+        ("Infinity", float("inf"), True),
+    ],
+)
+def test_parse_cell_reads_what_dmlc_parsefloat_reads(cell, value, consumed):
+    assert data.parse_cell(cell) == (value, consumed)
+    assert data.parse_cell("nan")[1] and data.parse_cell("NaN")[0] != data.parse_cell("NaN")[0]
+
+
+@pytest.mark.parametrize(
+    ("version", "unread"), [("0.90-1", 0.0), ("1.0-1", 0.0), ("1.2-1", None), ("1.7-1", None)]
+)
+def test_header_row_and_empty_cells_per_version(tmp_path, version, unread):
+    """XGBoost ≤ 1.0.0 (images 0.90-1 … 1.0-1) stores 0 for an empty or non-numeric feature cell; from 1.2.0
+    (dmlc/dmlc-core#605, "Don't push zero when value is missing in CSV parser") the cell is missing. The label
+    cell is the parsed number, 0 for a header. Checked against the PyPI wheels by test_xgboost_upstream.py."""
+    import numpy as np
+
+    from sagelocal.algorithms.xgboost.versions import VERSIONS
+
+    path = tmp_path / "train.csv"
+    path.write_text("label,a,b\n1,,7\n0,3,x\n")
+    loaded = data.load_csv([str(path)], ",", False, VERSIONS[version].unparsed_csv_cell)
+    assert loaded.labels.tolist() == [0.0, 1.0, 0.0]
+    expected = [[unread, unread], [unread, 7.0], [3.0, unread]]
+    got = [[None if np.isnan(v) else float(v) for v in row] for row in loaded.features]
+    assert got == expected
+
+
+def test_all_numeric_files_and_empty_cells_take_the_same_rule(tmp_path):
+    """Arrow reads an all-numeric file (empty cells are nulls there); the rule must not depend on the path."""
+    path = tmp_path / "train.csv"
+    path.write_text("1,,7\n,3,4\n")
+    zero = data.load_csv([str(path)], ",", False, "zero")
+    assert zero.labels.tolist() == [1.0, 0.0] and zero.features.tolist() == [[0.0, 7.0], [3.0, 4.0]]
+    missing = data.load_csv([str(path)], ",", False, "missing")
+    assert missing.labels.tolist() == [1.0, 0.0]
+    assert str(missing.features.tolist()) == "[[nan, 7.0], [3.0, 4.0]]"

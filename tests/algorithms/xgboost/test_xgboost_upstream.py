@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.upstream_xgboost import train_upstream
+from support.upstream_xgboost import train_upstream, train_upstream_on_csv
 
 from sagelocal.algorithms.xgboost import main
 
@@ -82,3 +82,42 @@ def test_the_tutorial_job_prints_the_real_librarys_metric_lines(
     table = np.loadtxt(test, delimiter=",")
     predictions = booster.predict(xgb.DMatrix(table[:, 1:]))  # type: ignore[attr-defined]
     assert predictions.tolist() == pytest.approx(expected_predictions, abs=0)
+
+
+#: A header row, empty cells, words, a number with a tail, a cell that is only an exponent marker, a blank.
+#: (A blank *last* cell is left out: dmlc-core's ParseFloat skips the newline too and reads the next row's
+#: label into it, which sagelocal does not copy.)
+ODD_CSV = "label,age,education,score\n" + "".join(
+    f"{i % 2},{'' if i % 7 == 0 else i % 5},"
+    f"{'abc' if i % 3 == 0 else ('e' if i % 11 == 0 else (' ' if i % 13 == 0 else i % 4))},"
+    f"{'12x' if i % 5 == 0 else i % 6}\n"
+    for i in range(120)
+)
+
+
+@pytest.mark.parametrize(("version", "release"), [("1.7-1", "1.7.4"), ("1.0-1", "1.0.0")])
+def test_odd_csv_cells_are_read_as_the_real_library_reads_them(tmp_path, capsys, version, release):
+    """XGBoost 1.0.0 reads a cell without a number as 0, 1.2.0 on as missing (dmlc/dmlc-core#605); a header
+    row is a data row with label 0 in both."""
+    path = tmp_path / "odd.csv"
+    path.write_text(ODD_CSV)
+    params = {"objective": "binary:logistic", "max_depth": 2, "eval_metric": "logloss"}
+    expected = train_upstream_on_csv(release, params, 5, path)
+    assert len(expected) == 5
+
+    hyperparameters = {
+        "num_round": "5",
+        "objective": "binary:logistic",
+        "max_depth": "2",
+        "eval_metric": "logloss",
+    }
+    config = tmp_path / "ml" / "input" / "config"
+    config.mkdir(parents=True)
+    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
+    channel = {"ContentType": "csv", "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"}
+    (config / "inputdataconfig.json").write_text(json.dumps({"train": channel}))
+    (tmp_path / "ml" / "input" / "data" / "train").mkdir(parents=True)
+    (tmp_path / "ml" / "input" / "data" / "train" / "odd.csv").write_text(ODD_CSV)
+    assert main(["train", "--ml-root", str(tmp_path / "ml"), "--image-version", version]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("[") and "]\t" in ln]
+    assert lines == expected
