@@ -72,7 +72,7 @@ class ImageVersion:
 
 #: Columns: name, upstream XGBoost, Python, legacy, metric format, serialization, file rule, callback early
 #: stopping, ECR tag suffix; the keyword facts are those that differ from their defaults.
-_OS = "first_leaf"
+_OS: FileRule = "first_leaf"
 VERSIONS: dict[str, ImageVersion] = {
     v.name: v
     for v in [
