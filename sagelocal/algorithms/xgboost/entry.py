@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sagelocal.algorithms.xgboost.errors import AlgorithmFailure, UserError
+from sagelocal.algorithms.xgboost.failure import at
 from sagelocal.algorithms.xgboost.logs import Log
 from sagelocal.algorithms.xgboost.versions import ImageVersion, UnknownImage, get_version
 from sagelocal.contract import CONTAINER_ROOT, FIRST_HOST, Layout, read_layout
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         message = getattr(e, "message", str(e))
         return _fail(ml_root, version, log, f"{kind}: {message}", e)
     except Exception as e:
-        return _fail(ml_root, version, log, f"AlgorithmError: {_describe(e)}", e, with_traceback=True)
+        return _fail(ml_root, version, log, f"AlgorithmError: {_describe(e)}", e)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -98,17 +99,20 @@ def _fail(
     log: Log,
     reason: str,
     exc: BaseException,
-    with_traceback: bool = False,
 ) -> int:
-    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    if version is None or not version.legacy:
-        # sagemaker-containers' generic handler (``_trainer.py``) logs this pair for every error.
-        detail = getattr(exc, "message", None) or str(exc)
+    """Write the failure file and log what the image logs. Open-source images: sagemaker-containers' generic
+    handler logs ``Reporting training FAILURE`` and writes ``framework error: \n<traceback>\n<message>``, the
+    traceback naming the image's modules (``failure.py``). 0.72: one line, ``ClientError: …``/``AlgorithmError: …``.
+    The host's traceback goes to the log only when ``SAGELOCAL_DEBUG`` is set."""
+    if os.environ.get("SAGELOCAL_DEBUG"):
+        log.line("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n"))
+    if version is not None and not version.legacy:
+        from sagelocal.algorithms.xgboost.failure import failure_text
+
+        reason = failure_text(version, exc)
         log.error("Reporting training FAILURE")
-        log.error(f"framework error: \n{trace}\n{detail}")
+        log.error(reason)
     else:
-        if with_traceback:
-            log.line(trace.rstrip("\n"))
         log.error(reason)
     layout = Layout(Path(ml_root))
     path = layout.failure_file
@@ -136,8 +140,7 @@ def _line_buffer_stdout() -> None:
 
 
 def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, str]) -> None:
-    from sagelocal.algorithms.xgboost import channels, data, hyperparameters
-    from sagelocal.algorithms.xgboost.training import JobContext, train_job
+    from sagelocal.algorithms.xgboost import channels, hyperparameters
 
     log.info("Imported framework sagemaker_xgboost_container.training")
     for key, value in layout.hyperparameters.items():
@@ -152,15 +155,38 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
 
     env = layout.sm_env(environ)
     _reread_configs(layout, env, environ)
-    train_path = env["SM_CHANNEL_TRAIN"]  # a job without a train channel fails here, with a bare KeyError
+    with at("chan"):
+        train_path = env["SM_CHANNEL_TRAIN"]  # a job without a train channel fails here, with a bare KeyError
     val_path = env.get("SM_CHANNEL_VALIDATION")
     hosts = json.loads(env["SM_HOSTS"])
     model_dir = env["SM_MODEL_DIR"]
-    name_of = layout.container_path
 
-    validated = hyperparameters.validate_hyperparameters(layout.hyperparameters, version)
-    cfg = hyperparameters.training_config(validated, version)
-    channels.validate_channels(layout.input_data_config, version)
+    with at("hp"):
+        validated = hyperparameters.validate_hyperparameters(layout.hyperparameters, version)
+        cfg = hyperparameters.training_config(validated, version)
+    with at("ch"):
+        channels.validate_channels(layout.input_data_config, version)
+    with at("dm"):
+        _load_channels(layout, version, log, env, train_path, val_path, validated, cfg, hosts, model_dir)
+
+
+def _load_channels(
+    layout: Layout,
+    version: ImageVersion,
+    log: Log,
+    env: Mapping[str, str],
+    train_path: str,
+    val_path: str | None,
+    validated: Mapping[str, Any],
+    cfg: Any,
+    hosts: list[str],
+    model_dir: str,
+) -> None:
+    """``sagemaker_train`` after validation: the data checks and loading, then ``train_job``."""
+    from sagelocal.algorithms.xgboost import channels, data
+    from sagelocal.algorithms.xgboost.training import JobContext, train_job
+
+    name_of = layout.container_path
     train_channel = layout.input_data_config["train"]
     data_format = channels.data_format(train_channel, version)
     has_validation_channel = "validation" in layout.input_data_config
@@ -202,12 +228,14 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
     )
     dtrain, dval = _align_widths(dtrain, dval)
 
+    if has_validation_channel and dval is None and dtrain is not None:
+        with at("no_val"):
+            raise UserError(
+                f"No data in validation channel path {name_of(val_path or layout.channel_dir('validation'))}"
+            )
     if dtrain is None:
-        raise UserError(f"No data in training channel path {name_of(train_path)}")
-    if has_validation_channel and dval is None:
-        raise UserError(
-            f"No data in validation channel path {name_of(val_path or layout.channel_dir('validation'))}"
-        )
+        with at("no_train"):
+            raise UserError(f"No data in training channel path {name_of(train_path)}")
     log.info("Single node training.")
     ctx = JobContext(
         version=version,
@@ -220,7 +248,8 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
     combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
     if combined is not None:
         log.info("Read both train and validation data into one DMatrix")
-    train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
+    with at("job"):
+        train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
 
 
 def _check_dask_gpu(

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from support.failures import assert_image_failure, assert_image_failure_startswith
+
 from sagelocal.algorithms.xgboost import main
 
 METRIC_LINE = re.compile(r"^\[\d+\]\t")
@@ -300,7 +302,7 @@ def test_customer_error_during_training_is_a_client_error(ml_root, capsys):
     root = ml_root(hps, {"train": "csv"}, {"train/t.csv": text})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure.startswith("ClientError: ")
+    assert_image_failure_startswith(failure, "UserError", "")
     assert "label must be in [0, num_class)" in failure
 
 
@@ -309,7 +311,7 @@ def test_other_training_error_is_an_algorithm_error(ml_root, capsys):
     root = ml_root({"num_round": "2", "objective": "count:poisson"}, {"train": "csv"}, {"train/t.csv": text})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure.startswith("AlgorithmError: XGB train call failed with exception:\n ")
+    assert_image_failure_startswith(failure, "AlgorithmError", "XGB train call failed with exception:\n ")
     assert "PoissonRegression: label must be nonnegative" in failure
 
 
@@ -326,14 +328,17 @@ def test_072_rewords_label_errors(ml_root, capsys):
     )
 
 
-def test_unexpected_error_keeps_the_traceback_out_of_the_failure_file(ml_root, capsys):
+def test_unexpected_error_names_the_image_modules_never_the_host(ml_root, capsys, monkeypatch):
+    """Any exception reaches sagemaker-containers' generic handler: ``framework error`` and a traceback of the
+    image's modules; sagelocal's own traceback goes to the log only with SAGELOCAL_DEBUG."""
+    monkeypatch.delenv("SAGELOCAL_DEBUG", raising=False)
     root = ml_root({"num_round": "2"}, {"train": "csv"}, {"train/t.csv": rows()})
     (root / "input" / "config" / "hyperparameters.json").write_text("{not json")
     code, out, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure.startswith("AlgorithmError: JSONDecodeError: ")
-    assert "Traceback" not in failure
-    assert "Traceback (most recent call last):" in out
+    message = "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+    assert_image_failure(failure, "JSONDecodeError", message)
+    assert "sagelocal" not in failure and "sagelocal" not in out.split("Reporting training FAILURE")[1]
 
 
 def test_unknown_image_version(ml_root, capsys):
@@ -379,8 +384,10 @@ def test_dask_gpu_training_needs_a_gpu(ml_root, capsys):
     root = ml_root(hps, {"train": "libsvm"}, {"train/t": "1 0:1 1:2\n0 0:2 1:1\n"})
     code, _, failure = run(root, "1.7-1", capsys)
     assert code == 1
-    assert failure == (
-        "ClientError: Some configurations unsuitable for Dask GPU training were found: Dask training is only "
+    assert_image_failure(
+        failure,
+        "UserError",
+        "Some configurations unsuitable for Dask GPU training were found: Dask training is only "
         "available for `gpu_hist` training on GPU instances.. Dask training is only supported for CSV and "
-        "Parquet input."  # the image joins messages that end in "." with ". "
+        "Parquet input.",  # the image joins messages that end in "." with ". "
     )
