@@ -84,12 +84,18 @@ def root_cause(reason: str, log_lines: Callable[[], Iterable[str]] = lambda: ())
 def _last_exception(text: str) -> str | None:
     if "Traceback (most recent call last):" not in text:
         return None
-    last_traceback = text.rsplit("Traceback (most recent call last):", 1)[1]
-    for line in reversed(last_traceback.split("\n")):
-        match = _EXCEPTION_LINE.match(line)
+    lines = text.rsplit("Traceback (most recent call last):", 1)[1].split("\n")
+    for index in range(len(lines) - 1, -1, -1):
+        match = _EXCEPTION_LINE.match(lines[index])
         if match:
-            text = re.sub(r", exit code: \d+$", "", match.group("text"))
-            return f"{match.group('name')}: {text}"
+            # the exception's message runs to the blank line the failure text puts before str(e)
+            rest = []
+            for line in lines[index + 1 :]:
+                if not line:
+                    break
+                rest.append(line)
+            message = re.sub(r", exit code: \d+$", "", "\n".join([match.group("text"), *rest]))
+            return f"{match.group('name')}: {one_line(message)}"
     return None
 
 

@@ -566,7 +566,7 @@ def test_failed_job_reason_on_one_line(capsys: pytest.CaptureFixture[str]) -> No
     )
     doc = _ended(
         "Failed",
-        FailureReason="AlgorithmError: framework error: \nTraceback (most recent call last):\n  File \"/m\", line 1"
+        FailureReason='AlgorithmError: framework error: \nTraceback (most recent call last):\n  File "/m", line 1'
         ", in f\n    g()\nsagemaker_algorithm_toolkit.exceptions.UserError: bad\n\nbad, exit code: 1",
     )
     code, _, err = _run(_EndedJob(doc), capsys)

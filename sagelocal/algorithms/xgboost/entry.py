@@ -112,6 +112,9 @@ def _fail(
         reason = failure_text(version, exc)
         log.error("Reporting training FAILURE")
         log.error(reason)
+        note = getattr(exc, "note", None)
+        if note:
+            log.line(f"sagelocal: {note}")  # sagelocal's own line, beside the image's
     else:
         log.error(reason)
     layout = Layout(Path(ml_root))
@@ -183,13 +186,14 @@ def _load_channels(
     model_dir: str,
 ) -> None:
     """``sagemaker_train`` after validation: the data checks and loading, then ``train_job``."""
-    from sagelocal.algorithms.xgboost import channels, data
+    from sagelocal.algorithms.xgboost import channels, data, pipes
     from sagelocal.algorithms.xgboost.training import JobContext, train_job
 
     name_of = layout.container_path
     train_channel = layout.input_data_config["train"]
     data_format = channels.data_format(train_channel, version)
     has_validation_channel = "validation" in layout.input_data_config
+    is_pipe = train_channel.get("TrainingInputMode") == "Pipe"
 
     if val_path is not None:
         if train_path == val_path or os.path.basename(train_path) == os.path.basename(val_path):
@@ -197,7 +201,7 @@ def _load_channels(
                 "Found same path for training and validation. This is not recommended and results may not "
                 "be correct."
             )
-        else:
+        elif not is_pipe:
             data.check_redundancy(train_path, val_path, log, name_of)
 
     if version.at_least("1.5-1"):
@@ -211,18 +215,24 @@ def _load_channels(
             f"{env['SM_CURRENT_HOST']} trains alone on its data."
         )
 
-    train_size = data.channel_size(train_path)
-    val_size = data.channel_size(val_path) if val_path else 0
-    if train_size > 0:
-        data.validate_first_lines(train_path, data_format, version, log)
-    if val_size > 0 and val_path:
-        data.validate_first_lines(val_path, data_format, version, log)
+    if is_pipe:
+        train_size = pipes.pipe_size(train_path, log, name_of)
+        val_size = pipes.pipe_size(val_path, log, name_of) if val_path else 0
+    else:
+        train_size = data.channel_size(train_path)
+        val_size = data.channel_size(val_path) if val_path else 0
+        if train_size > 0:
+            data.validate_first_lines(train_path, data_format, version, log)
+        if val_size > 0 and val_path:
+            data.validate_first_lines(val_path, data_format, version, log)
 
     dtrain = (
-        _load(train_path, data_format, cfg.csv_weights, version, log, name_of) if train_size > 0 else None
+        _load(train_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe)
+        if train_size > 0
+        else None
     )
     dval = (
-        _load(val_path, data_format, cfg.csv_weights, version, log, name_of)
+        _load(val_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe)
         if val_size > 0 and val_path
         else None
     )
@@ -302,10 +312,21 @@ def env_default(layout: Layout, key: str) -> str:
 
 
 def _load(
-    path: str, data_format: str, csv_weights: bool, version: ImageVersion, log: Log, name_of: Any
+    path: str,
+    data_format: str,
+    csv_weights: bool,
+    version: ImageVersion,
+    log: Log,
+    name_of: Any,
+    is_pipe: bool = False,
 ) -> Any:
-    from sagelocal.algorithms.xgboost import data
+    from sagelocal.algorithms.xgboost import data, pipes
 
+    if is_pipe and os.path.exists(pipes.fifo(path)):
+        loaded = pipes.load_pipe(path, data_format, csv_weights, version, log, name_of)
+        if loaded is not None and loaded.labels.size == 0:
+            raise UserError(data.NO_LABELS)
+        return loaded
     files = data.channel_files(path, version, log, name_of)
     loaded, _ = data.load_channel(files, data_format, csv_weights, log, unparsed=version.unparsed_csv_cell)
     if loaded is None:

@@ -132,6 +132,8 @@ def _exception_name(error: BaseException) -> str:
         return f"{_TOOLKIT}.UserError"
     if isinstance(error, AlgorithmError | AlgorithmFailure):
         return f"{_TOOLKIT}.AlgorithmError"
+    if isinstance(error, KeyError):
+        return "KeyError"  # sagelocal's subclasses stand for the image's bare KeyError
     return type(error).__name__
 
 

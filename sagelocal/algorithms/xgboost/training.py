@@ -250,6 +250,40 @@ def _make_checkpointer(ctx: JobContext, start: int) -> Any:
     return Checkpointer()
 
 
+def _make_training_checkpoint(ctx: JobContext, iterations: int) -> Any:
+    """1.3-1 on: the image passes XGBoost's own ``TrainingCheckPoint(directory, iterations=<resume iteration>,
+    name="xgboost-checkpoint")`` (``train.py``/``callback.py``), which saves ``<name>_<epoch>.json``
+    (``.ubj`` in XGBoost 3, whose epoch counts the loaded model's rounds too) whenever its counter equals
+    ``iterations`` — with 0 on a fresh job, only after the first round. The image's loader
+    (``checkpointing.load_checkpoint``) matches ``xgboost-checkpoint.<n>`` only, so these files never resume a
+    job."""
+    base = _callbacks_base()
+    directory: str = ctx.checkpoint_dir or ""
+    extension = "ubj" if ctx.version.serialization == "ubjson" else "json"
+    counts_loaded = ctx.version.serialization == "ubjson"
+
+    class TrainingCheckPoint(base):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            self._epoch = 0
+            self._start = 0
+
+        def before_training(self, model: Any) -> Any:
+            self._start = model.num_boosted_rounds() if counts_loaded else 0
+            return model
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if self._epoch == iterations:
+                model.save_model(
+                    os.path.join(directory, f"{CHECKPOINT_FILENAME}_{epoch + self._start}.{extension}")
+                )
+                self._epoch = 0
+            self._epoch += 1
+            return False
+
+    return TrainingCheckPoint()
+
+
 def _make_intermediate_saver(ctx: JobContext) -> Any:
     base = _callbacks_base()
     fmt = ctx.version if ctx.version.serialization == "ubjson" else _BINARY_OF[ctx.version.name]
@@ -375,7 +409,11 @@ def train_job(
     callbacks: list[Any] = [monitor]
     if ctx.checkpoint_dir:
         os.makedirs(ctx.checkpoint_dir, exist_ok=True)
-        callbacks.append(_make_checkpointer(ctx, iteration))
+        # 1.3-1 moved to XGBoost's callback API (EvaluationMonitor, EarlyStopping, TrainingCheckPoint).
+        new_api = version.callback_early_stopping
+        callbacks.append(
+            _make_training_checkpoint(ctx, iteration) if new_api else _make_checkpointer(ctx, iteration)
+        )
     sigterm_text = "true" if cfg.save_model_on_termination else "false"
     if is_3:
         log.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={sigterm_text}, is_master=True")

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from support.failures import assert_image_failure, assert_image_failure_startswith
 
 from sagelocal.algorithms.xgboost import data, main
@@ -110,7 +109,9 @@ def test_empty_file_in_non_empty_channel_cannot_be_sniffed(ml_root, capsys):
     root = ml_root(HP, {"train": "csv"}, {"train/a.csv": rows(), "train/b.csv": ""})
     code, _, failure = run(root, "1.7-1", capsys)
     assert code == 1
-    assert_image_failure(failure, "UserError", "Could not determine delimiter on line :\nCould not determine delimiter")
+    assert_image_failure(
+        failure, "UserError", "Could not determine delimiter on line :\nCould not determine delimiter"
+    )
 
 
 def test_unloadable_csv(ml_root, capsys):
@@ -138,7 +139,9 @@ def test_unloadable_recordio(ml_root, capsys):
     root = ml_root(HP, {"train": "recordio-protobuf"}, {"train/train.rec": b"\x01\x02\x03\x04garbage"})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert_image_failure_startswith(failure, "UserError", "Failed to load recordio-protobuf data with exception:\n")
+    assert_image_failure_startswith(
+        failure, "UserError", "Failed to load recordio-protobuf data with exception:\n"
+    )
 
 
 # --- channel contents -----------------------------------------------------------------------------------
@@ -148,7 +151,9 @@ def test_hidden_file(ml_root, capsys):
     root = ml_root(HP, {"train": "csv"}, {"train/train.csv": rows(), "train/sub/.DS_Store": "x"})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert_image_failure(failure, "UserError", "Hidden file found in the data path! Remove that before training.")
+    assert_image_failure(
+        failure, "UserError", "Hidden file found in the data path! Remove that before training."
+    )
 
 
 def test_empty_training_channel_names_the_container_path(ml_root, capsys):
@@ -162,7 +167,9 @@ def test_empty_validation_channel(ml_root, capsys):
     root = ml_root(HP, {"train": "csv", "validation": "csv"}, {"train/train.csv": rows()})
     code, _, failure = run(root, "1.7-1", capsys)
     assert code == 1
-    assert_image_failure(failure, "UserError", "No data in validation channel path /opt/ml/input/data/validation")
+    assert_image_failure(
+        failure, "UserError", "No data in validation channel path /opt/ml/input/data/validation"
+    )
 
 
 def test_data_without_labels(ml_root, capsys, tmp_path):

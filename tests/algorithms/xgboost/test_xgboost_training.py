@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support.failures import assert_image_failure, assert_image_failure_startswith
 
 from sagelocal.algorithms.xgboost import main
@@ -193,7 +192,50 @@ def test_early_stopping_needs_validation_from_13(ml_root, capsys):
 # --- checkpoints and intermediate models -----------------------------------------------------------------
 
 
-def test_checkpoints_are_written_and_training_resumes(ml_root, capsys):
+@pytest.mark.parametrize("version", ["0.90-1", "1.2-2"])
+def test_checkpoints_are_written_and_training_resumes_before_13(ml_root, capsys, version):
+    """0.90-1 … 1.2-2: ``checkpointing.SaveCheckpoint`` writes ``xgboost-checkpoint.<iteration>`` (keeping 5) and
+    ``load_checkpoint`` (regex ``^xgboost-checkpoint\\.[0-9]+$``) resumes from the newest."""
+    checkpoint = {"LocalPath": "/opt/ml/checkpoints", "S3Uri": "s3://bucket/checkpoints"}
+    root = ml_root(
+        {"num_round": "8", "objective": "binary:logistic"},
+        {"train": "csv"},
+        {"train/t.csv": rows()},
+        checkpoint,
+    )
+    code, _, _ = run(root, version, capsys)
+    assert code == 0
+    saved = sorted(os.listdir(root / "checkpoints"), key=lambda n: int(n.split(".")[1]))
+    assert saved == [f"xgboost-checkpoint.{i}" for i in range(3, 8)]
+
+    (root / "input" / "config" / "hyperparameters.json").write_text(
+        json.dumps({"num_round": "10", "objective": "binary:logistic"})
+    )
+    code, out, _ = run(root, version, capsys)
+    assert code == 0
+    assert "INFO] Checkpoint loaded from /opt/ml/checkpoints/xgboost-checkpoint.7\n" in out
+    assert "INFO] Resuming from iteration 8\n" in out
+    assert [line.split("\t")[0] for line in metric_lines(out)] == [
+        "[8]",
+        "[9]",
+    ]  # print_checkpointed_evaluation
+    with open(root / "model" / "xgboost-model", "rb") as f:
+        assert pickle.load(f).num_boosted_rounds() == 10
+
+
+@pytest.mark.parametrize(
+    ("version", "name"),
+    [
+        ("1.3-1", "xgboost-checkpoint_0.json"),
+        ("1.7-1", "xgboost-checkpoint_0.json"),
+        ("3.0-5", "xgboost-checkpoint_0.ubj"),
+    ],
+)
+def test_from_13_the_checkpoint_file_never_resumes(ml_root, capsys, version, name):
+    """1.3-1 on: XGBoost's ``TrainingCheckPoint(iterations=0, name="xgboost-checkpoint")`` saves once, after the
+    first round, as ``xgboost-checkpoint_0.json`` (``.ubj`` in XGBoost 3); the image's loader looks for
+    ``xgboost-checkpoint.<n>`` only, so a second job starts over (aws/sagemaker-xgboost-container ``callback.py``,
+    dmlc/xgboost ``python-package/xgboost/callback.py``)."""
     import xgboost as xgb
 
     checkpoint = {"LocalPath": "/opt/ml/checkpoints", "S3Uri": "s3://bucket/checkpoints"}
@@ -203,22 +245,16 @@ def test_checkpoints_are_written_and_training_resumes(ml_root, capsys):
         {"train/t.csv": rows()},
         checkpoint,
     )
-    code, _, _ = run(root, "3.0-5", capsys)
+    assert run(root, version, capsys)[0] == 0
+    assert os.listdir(root / "checkpoints") == [name]
+    saved = xgb.Booster()
+    saved.load_model(str(root / "checkpoints" / name))
+    assert saved.num_boosted_rounds() == 1
+    code, out, _ = run(root, version, capsys)
     assert code == 0
-    saved = sorted(os.listdir(root / "checkpoints"), key=lambda n: int(n.split(".")[1]))
-    assert saved == [f"xgboost-checkpoint.{i}" for i in range(3, 8)]
-
-    (root / "input" / "config" / "hyperparameters.json").write_text(
-        json.dumps({"num_round": "10", "objective": "binary:logistic"})
-    )
-    code, out, _ = run(root, "3.0-5", capsys)
-    assert code == 0
-    assert "INFO] Checkpoint loaded from /opt/ml/checkpoints/xgboost-checkpoint.7\n" in out
-    assert "INFO] Resuming from iteration 8\n" in out
-    assert [line.split("\t")[0] for line in metric_lines(out)] == ["[0]", "[1]"]
-    booster = xgb.Booster()
-    booster.load_model(str(root / "model" / "xgboost-model"))
-    assert booster.num_boosted_rounds() == 10
+    assert "Checkpoint loaded" not in out and "Resuming" not in out
+    assert [line.split("\t")[0] for line in metric_lines(out)][:2] == ["[0]", "[1]"]
+    assert sorted(os.listdir(root / "checkpoints")) == [name]
 
 
 def test_save_model_on_termination_survives_sigterm(ml_root, tmp_path):
