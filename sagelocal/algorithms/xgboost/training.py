@@ -431,6 +431,7 @@ def train_job(
         callbacks.append(early_stop)
 
     feval = metrics_mod.make_custom_metric(version, custom)
+    _fail_as_the_image(cfg, version)
     booster, _ = _boost(
         params, dtrain, evals, cfg.num_round - iteration, callbacks, feval, version, xgb_model
     )
@@ -449,6 +450,21 @@ def train_job(
         log.line("FINAL_MODEL_SAVE: Saving final model as master")
     write_model(booster, version, os.path.join(ctx.model_dir, MODEL_NAME))
     return booster
+
+
+def _fail_as_the_image(cfg: TrainingConfig, version: ImageVersion) -> None:
+    """Where the image's ``xgb.train`` call fails and XGBoost 3 with sagelocal's parameters would not: a GPU
+    tree method on a CPU instance, list-valued interaction constraints from 1.5-1 (``tables.py``)."""
+    import time
+
+    from sagelocal.algorithms.xgboost import tables
+
+    prefix = "XGB train call failed with exception:\n "
+    if cfg.gpu_hist and version.upstream_xgboost in tables.NO_GPU_ERRORS:
+        stamp = time.strftime("%H:%M:%S", time.gmtime())
+        raise AlgorithmError(f"{prefix}[{stamp}] {tables.NO_GPU_ERRORS[version.upstream_xgboost]}")
+    if cfg.interaction_constraints and version.at_least(tables.INTERACTION_CONSTRAINTS_BY_NAME_SINCE):
+        raise AlgorithmError(prefix + tables.INTERACTION_CONSTRAINTS_ERROR)
 
 
 def _boost(
@@ -541,6 +557,7 @@ def _cross_validate(
         if stop is not None:
             callbacks.append(stop)
         log.info(f"Train cross validation fold {fold % kfold + 1}")
+        _fail_as_the_image(cfg, version)
         booster, history = _boost(params, fold_train, evals, cfg.num_round, callbacks, feval, version)
         histories.append(history)
         write_model(booster, version, os.path.join(ctx.model_dir, f"{MODEL_NAME}-{fold}"))

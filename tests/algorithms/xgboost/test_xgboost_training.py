@@ -427,3 +427,51 @@ def test_dask_gpu_training_needs_a_gpu(ml_root, capsys):
         "available for `gpu_hist` training on GPU instances.. Dask training is only supported for CSV and "
         "Parquet input.",  # the image joins messages that end in "." with ". "
     )
+
+
+# --- where the image's xgb.train fails and XGBoost 3 would not ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "fails"), [("1.3-1", False), ("1.5-1", True), ("1.7-1", True), ("3.0-5", True)]
+)
+def test_interaction_constraints_fail_from_15_as_the_image_fails(ml_root, capsys, version, fails):
+    """XGBoost ≥ 1.5 maps a list-valued interaction_constraints through the DMatrix's feature names
+    (``Booster._transform_interaction_constraints``); the image passes the validator's list and its CSV DMatrix
+    has no names, so ``train_job`` re-raises the ValueError (checked with the 1.3.3, 1.7.4 and 3.0.5 wheels)."""
+    hps = {"num_round": "2", "interaction_constraints": "[[1, 2]]", "tree_method": "exact"}
+    root = ml_root(hps, {"train": "csv"}, {"train/t.csv": rows()})
+    code, _, failure = run(root, version, capsys)
+    if not fails:
+        assert code == 0
+        return
+    assert code == 1
+    assert_image_failure(
+        failure,
+        "AlgorithmError",
+        "XGB train call failed with exception:\n Constrained features are not a subset of training data feature names",
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "native"),
+    [
+        ("1.2-1", "../src/gbm/gbtree.cc:459: Check failed: common::AllVisibleGPUs() >= 1 (0 vs. 1) : No visible GPU "
+         "is found for XGBoost."),
+        ("1.7-1", "../src/gbm/gbtree.cc:625: Check failed: common::AllVisibleGPUs() >= 1 (0 vs. 1) : No visible GPU "
+         "is found for XGBoost."),
+        ("3.0-5", "/workspace/src/tree/updater_gpu_hist.cu:847: Check failed: ctx_->Ordinal() >= 0 (-1 vs. 0) : Must "
+         "have at least one device"),
+    ],
+)  # fmt: skip
+def test_gpu_hist_on_a_cpu_instance_fails_as_the_images_xgboost(ml_root, capsys, version, native):
+    """The PyPI wheel each image installs, on a machine without a GPU (checked with 1.2.0, 1.7.4 and 3.0.5)."""
+    root = ml_root({"num_round": "2", "tree_method": "gpu_hist"}, {"train": "csv"}, {"train/t.csv": rows()})
+    code, _, failure = run(root, version, capsys)
+    assert code == 1
+    message = assert_image_failure_startswith(
+        failure, "AlgorithmError", "XGB train call failed with exception:\n ["
+    )
+    assert re.fullmatch(
+        r"XGB train call failed with exception:\n \[\d\d:\d\d:\d\d\] " + re.escape(native), message
+    )
