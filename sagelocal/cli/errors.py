@@ -68,7 +68,8 @@ def root_cause(reason: str, log_lines: Callable[[], Iterable[str]] = lambda: ())
     logged the whole text. Empty for any other reason."""
     if "Traceback (most recent call last):" not in reason:
         return ""
-    found = _last_exception(reason)
+    cut = len(reason) >= 1024  # what SageMaker keeps: an exception line there may be cut short
+    found = None if cut else _last_exception(reason)
     if found is None:
         try:
             found = _last_exception("\n".join(log_lines()))

@@ -106,20 +106,20 @@ def _fail(
     The host's traceback goes to the log only when ``SAGELOCAL_DEBUG`` is set."""
     if os.environ.get("SAGELOCAL_DEBUG"):
         log.line("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n"))
+    layout = Layout(Path(ml_root))
     if version is not None and not version.legacy:
         from sagelocal.algorithms.xgboost.failure import failure_text
 
-        reason = failure_text(version, exc)
+        reason = layout.container_text(failure_text(version, exc))  # e.g. a loader naming the file it read
         log.error("Reporting training FAILURE")
         log.error(reason)
         note = getattr(exc, "note", None)
         if note:
             log.line(f"sagelocal: {note}")  # sagelocal's own line, beside the image's
     else:
+        reason = layout.container_text(reason)
         log.error(reason)
-    layout = Layout(Path(ml_root))
     path = layout.failure_file
-    reason = layout.container_text(reason)  # e.g. a loader's message naming the file it read
     try:
         os.makedirs(path.parent, exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
