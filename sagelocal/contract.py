@@ -312,7 +312,6 @@ def read_serving_env(
         max_content_length=int(environ.get(MAX_CONTENT_LENGTH_ENV, str(DEFAULT_MAX_CONTENT_LENGTH))),
     )
 
-
 def prepare_image(environ: Mapping[str, str]) -> None:
     """Lay out /opt/ml in a training image (docker/Dockerfile) from this contract, and check the ``SM_*`` paths
     that the image's ENV sets against it, so that the Dockerfile cannot drift from the contract."""
