@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
@@ -53,6 +54,50 @@ class CliFailure(Exception):
 def one_line(text: str) -> str:
     """``text`` on one line: newlines shown as ``\\n`` (as the SageMaker console shows FailureReason)."""
     return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+
+
+_EXCEPTION_LINE = re.compile(
+    r"^(?:[A-Za-z_]\w*\.)*(?P<name>[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit)): (?P<text>.*)$"
+)
+
+
+def root_cause(reason: str, log_lines: Callable[[], Iterable[str]] = lambda: ()) -> str:
+    """sagelocal's one readable line for a FailureReason holding an image's traceback (``framework error:
+    \nTraceback …``): the exception it ends with, without the module path. SageMaker keeps 1,024 characters of
+    the failure, so the exception is often past the cut; then it is read from the job's log, where the image
+    logged the whole text. Empty for any other reason."""
+    if "Traceback (most recent call last):" not in reason:
+        return ""
+    cut = len(reason) >= 1024  # what SageMaker keeps: an exception line there may be cut short
+    found = None if cut else _last_exception(reason)
+    if found is None:
+        try:
+            found = _last_exception("\n".join(log_lines()))
+        except Exception:
+            found = None
+    if found is None:
+        return (
+            "sagelocal: the error is past the 1,024 characters SageMaker keeps; see the end of the job's log"
+        )
+    return f"sagelocal: the algorithm failed with {found}"
+
+
+def _last_exception(text: str) -> str | None:
+    if "Traceback (most recent call last):" not in text:
+        return None
+    lines = text.rsplit("Traceback (most recent call last):", 1)[1].split("\n")
+    for index in range(len(lines) - 1, -1, -1):
+        match = _EXCEPTION_LINE.match(lines[index])
+        if match:
+            # the exception's message runs to the blank line the failure text puts before str(e)
+            rest = []
+            for line in lines[index + 1 :]:
+                if not line:
+                    break
+                rest.append(line)
+            message = re.sub(r", exit code: \d+$", "", "\n".join([match.group("text"), *rest]))
+            return f"{match.group('name')}: {one_line(message)}"
+    return None
 
 
 def err(message: str) -> None:

@@ -31,6 +31,7 @@ from sagelocal.cli.errors import (
     handle_errors,
     one_line,
     operation,
+    root_cause,
 )
 
 DEFAULT_INSTANCE_TYPE = "ml.m4.xlarge"
@@ -193,6 +194,9 @@ def finish(
     if status not in ("Completed", "Stopped"):
         reason = description.get("FailureReason") or "(No reason provided)"
         err(one_line(f"Error for Training job {name}: {status}. Reason: {reason}"))
+        cause = root_cause(reason, lambda: [e.get("message", "") for e in backend.get_log_events(name)])
+        if cause:
+            err(cause)
         return EXIT_FAILED
     if status == "Stopped":
         err(

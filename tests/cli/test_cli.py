@@ -557,10 +557,21 @@ def test_failed_job_reason_on_one_line(capsys: pytest.CaptureFixture[str]) -> No
     code, out, err = _run(_EndedJob(doc), capsys)
     assert code == 1
     assert "Training seconds" not in out
-    assert err.splitlines()[-1] == (
+    assert err.splitlines()[-2] == (
         "Error for Training job j: Failed. Reason: AlgorithmError: framework error: \\n"
         "Traceback (most recent call last):\\n  x"
     )
+    # sagelocal's own line naming the root error; past the 1,024-character cut here and not in the log
+    assert err.splitlines()[-1] == (
+        "sagelocal: the error is past the 1,024 characters SageMaker keeps; see the end of the job's log"
+    )
+    doc = _ended(
+        "Failed",
+        FailureReason='AlgorithmError: framework error: \nTraceback (most recent call last):\n  File "/m", line 1'
+        ", in f\n    g()\nsagemaker_algorithm_toolkit.exceptions.UserError: bad\n\nbad, exit code: 1",
+    )
+    code, _, err = _run(_EndedJob(doc), capsys)
+    assert err.splitlines()[-1] == "sagelocal: the algorithm failed with UserError: bad"
     code, _, err = _run(_EndedJob(_ended("Failed")), capsys)
     assert err.splitlines()[-1] == "Error for Training job j: Failed. Reason: (No reason provided)"
 

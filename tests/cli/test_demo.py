@@ -180,10 +180,14 @@ def test_failing_job_exits_1_with_the_failure_reason(home: Path, tmp_path: Path)
         "cli-fails",
     )
     assert result.returncode == 1
-    last = result.stderr.splitlines()[-1]
-    assert last.startswith("Error for Training job cli-fails: Failed. Reason: ")
-    assert "Extraneous hyperparameter found: silent" in last
-    assert "Traceback" not in result.stderr  # the CLI's own output; the job's log is the container's
+    reason, last = result.stderr.splitlines()[-2:]
+    # The image's FailureReason (sagemaker-containers' "framework error" and traceback, cut at 1,024
+    # characters), then sagelocal's own line naming the root error, read from the job's log past the cut.
+    assert reason.startswith(
+        "Error for Training job cli-fails: Failed. Reason: AlgorithmError: framework error: \\n"
+        "Traceback (most recent call last):\\n"
+    )
+    assert last == "sagelocal: the algorithm failed with UserError: Extraneous hyperparameter found: silent"
     assert re.search(rf"^{STAMP} Failed - Training job failed$", result.stdout, re.M)
     assert "Training seconds" not in result.stdout  # the SDK raises before the seconds lines
 

@@ -97,8 +97,13 @@ def test_the_same_job_on_the_30_image_fails_on_silent(tmp_path: Path, bank_data:
         "bank-30",
     )
     assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
-        "Error for Training job bank-30: Failed. Reason: ClientError: Extraneous hyperparameter found: silent, "
-        "exit code: 1"
+    # The 3.0-5 image's FailureReason (sagemaker-containers' "framework error" and the image's traceback, cut at
+    # 1,024 characters before the UserError line), then sagelocal's own line naming the root error.
+    reason, own = result.stderr.strip().splitlines()[-2:]
+    assert reason.startswith(
+        "Error for Training job bank-30: Failed. Reason: AlgorithmError: framework error: \\nTraceback (most "
+        'recent call last):\\n  File "/miniconda3/lib/python3.10/site-packages/sagemaker_algorithm_toolkit/'
+        'hyperparameter_validation.py", line 276, in validate\\n    hyperparameter_obj = self.hyperparameters[hp]'
+        "\\nKeyError: 'silent'\\n\\nDuring handling of the above exception, another exception occurred:"
     )
+    assert own == "sagelocal: the algorithm failed with UserError: Extraneous hyperparameter found: silent"

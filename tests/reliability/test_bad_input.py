@@ -76,9 +76,9 @@ def _instance_types() -> str:
 
 
 PARQUET_FAILURE = (
-    "ClientError: Failed to load parquet data with exception:\nCould not open Parquet input source "
+    "framework error: UserError: Failed to load parquet data with exception:\nCould not open Parquet input source "
     "'/opt/ml/input/data/train/train.parquet': Parquet magic bytes not found in footer. Either the file is "
-    "corrupted or this is not a parquet file., exit code: 1"
+    "corrupted or this is not a parquet file."
 )
 EVAL_METRICS = (
     "'accuracy', 'auc', 'aucpr', 'balanced_accuracy', 'f1', 'f1_binary', 'f1_macro', 'map', 'ndcg', "
@@ -123,53 +123,52 @@ NUM_ROUND = hp("num_round=2")
 
 CLI_CASES: list[CliCase] = [
     # --- hyperparameters: the open-source images' toolkit messages (reference xgboost-algorithm §6) ---
-    CliCase("hp-missing-num-round", "Failed", "ClientError: Missing required hyperparameter: num_round, exit code: 1",
+    CliCase("hp-missing-num-round", "Failed", "framework error: UserError: Missing required hyperparameter: num_round",
             TRAIN, CSV),
-    CliCase("hp-silent-1.7-1", "Failed", "ClientError: Extraneous hyperparameter found: silent, exit code: 1",
+    CliCase("hp-silent-1.7-1", "Failed", "framework error: UserError: Extraneous hyperparameter found: silent",
             TRAIN, (*CSV, "--xgboost-version", "1.7-1", *NUM_ROUND, *hp("silent=0"))),
-    CliCase("hp-unknown", "Failed", "ClientError: Extraneous hyperparameter found: colour, exit code: 1",
+    CliCase("hp-unknown", "Failed", "framework error: UserError: Extraneous hyperparameter found: colour",
             TRAIN, (*CSV, *NUM_ROUND, *hp("colour=blue"))),
     CliCase("hp-num-round-abc", "Failed",
-            "ClientError: Hyperparameter num_round: could not parse value (caused by ValueError), exit code: 1",
+            "framework error: UserError: Hyperparameter num_round: could not parse value (caused by ValueError)",
             TRAIN, (*CSV, *hp("num_round=abc"))),
     CliCase("hp-num-round-1.5", "Failed",
-            "ClientError: Hyperparameter num_round: could not parse value (caused by ValueError), exit code: 1",
+            "framework error: UserError: Hyperparameter num_round: could not parse value (caused by ValueError)",
             TRAIN, (*CSV, *hp("num_round=1.5"))),
     CliCase("hp-num-round-0", "Failed",
-            "ClientError: Hyperparameter num_round: 0 is not in [1, +inf), exit code: 1",
+            "framework error: UserError: Hyperparameter num_round: 0 is not in [1, +inf)",
             TRAIN, (*CSV, *hp("num_round=0"))),
-    CliCase("hp-eta-1.5", "Failed", "ClientError: Hyperparameter eta: 1.5 is not in [0, 1], exit code: 1",
+    CliCase("hp-eta-1.5", "Failed", "framework error: UserError: Hyperparameter eta: 1.5 is not in [0, 1]",
             TRAIN, (*CSV, *NUM_ROUND, *hp("eta=1.5"))),
     CliCase("hp-subsample-0", "Failed",
-            "ClientError: Hyperparameter subsample: 0.0 is not in (0, 1], exit code: 1",
+            "framework error: UserError: Hyperparameter subsample: 0.0 is not in (0, 1]",
             TRAIN, (*CSV, *NUM_ROUND, *hp("subsample=0"))),
     CliCase("hp-tree-method-gpu", "Failed",
-            "ClientError: Hyperparameter tree_method: gpu is not in ['auto', 'exact', 'approx', 'hist', "
-            "'gpu_hist'], exit code: 1",
+            "framework error: UserError: Hyperparameter tree_method: gpu is not in ['auto', 'exact', 'approx', 'hist', "
+            "'gpu_hist']",
             TRAIN, (*CSV, *NUM_ROUND, *hp("tree_method=gpu"))),
     CliCase("hp-eval-metric-foo", "Failed",
-            f"ClientError: Hyperparameter eval_metric: value ['foo'] not in range [{EVAL_METRICS}], exit code: 1",
+            f"framework error: UserError: Hyperparameter eval_metric: value ['foo'] not in range [{EVAL_METRICS}]",
             TRAIN, (*CSV, *NUM_ROUND, *hp("objective=binary:logistic", "eval_metric=foo"))),
     CliCase("hp-eval-metric-rmsle-threshold", "Failed",
-            "ClientError: Metric 'rmsle@0.3' is not supported. Parameter 'eval_metric' with customized threshold "
-            "should be one of these options: 'error', 'ndcg', 'map'., exit code: 1",
+            "framework error: UserError: Metric 'rmsle@0.3' is not supported. Parameter 'eval_metric' with "
+            "customized threshold should be one of these options: 'error', 'ndcg', 'map'.",
             TRAIN, (*CSV, *NUM_ROUND, *hp("objective=binary:logistic", "eval_metric=rmsle@0.3"))),
     CliCase("hp-eval-metric-error-x", "Failed",
-            "ClientError: Threshold value 't' in 'error@t' expects float input., exit code: 1",
+            "framework error: UserError: Threshold value 't' in 'error@t' expects float input.",
             TRAIN, (*CSV, *NUM_ROUND, *hp("objective=binary:logistic", "eval_metric=error@x"))),
     CliCase("hp-softmax-no-num-class", "Failed",
-            "ClientError: Require input for parameter 'num_class' for multi-classification, exit code: 1",
+            "framework error: UserError: Require input for parameter 'num_class' for multi-classification",
             TRAIN, (*CSV, *NUM_ROUND, *hp("objective=multi:softmax"))),
     CliCase("hp-auc-regression", "Failed",
-            "ClientError: Metric 'auc' can only be applied for classification and ranking problems., exit code: 1",
+            "framework error: UserError: Metric 'auc' can only be applied for classification and ranking problems.",
             TRAIN, (*CSV, *NUM_ROUND, *hp("objective=reg:squarederror", "eval_metric=auc"))),
     CliCase("hp-monotone-no-tree-method", "Failed",
-            "ClientError: monotone_constraints can be used only when the tree_method parameter is set to either "
-            "'exact' or 'hist'., exit code: 1",
+            "framework error: UserError: monotone_constraints can be used only when the tree_method parameter is "
+            "set to either 'exact' or 'hist'.",
             TRAIN, (*CSV, *NUM_ROUND, *hp("monotone_constraints=(1,0,0)"))),
     CliCase("hp-eval-metric-no-objective", "Failed",
-            "ClientError: Hyperparameter eval_metric requires the objective hyperparameter to be set (the real "
-            "image fails here with a bare KeyError: 'objective')., exit code: 1",
+            "framework error: KeyError: 'objective'",  # eval_metric_dep_validator reads deps["objective"]
             TRAIN, (*CSV, *NUM_ROUND, *hp("eval_metric=auc"))),
     CliCase("hp-0.72-missing-num-round", "Failed", "ClientError: Require input for parameter num_round, exit code: 1",
             TRAIN, (*CSV, *V072)),
@@ -193,8 +192,8 @@ CLI_CASES: list[CliCase] = [
     CliCase("csv-non-numeric-cell-3.0-5", "Completed", files={"train/train.csv": NON_NUMERIC_CELL},
             args=(*CSV, *NUM_ROUND), log="Train matrix has 41 rows and 3 columns"),
     CliCase("csv-label-out-of-range", "Failed",
-            r"ClientError: \[\d\d:\d\d:\d\d\] /workspace/src/objective/regression_obj\.cu:\d+: label must be in "
-            r"\[0,1\] for logistic regression, exit code: 1",
+            r"framework error: UserError: \[\d\d:\d\d:\d\d\] /workspace/src/objective/regression_obj\.cu:\d+: "
+            r"label must be in \[0,1\] for logistic regression",
             {"train/train.csv": csv_rows(labels=(0, 1, 2))}, (*CSV, *NUM_ROUND, *hp("objective=binary:logistic")),
             pattern=True),
     # --- the wrong format for the content type ---
@@ -203,8 +202,8 @@ CLI_CASES: list[CliCase] = [
             "'train.libsvm'. Please ensure the file is in csv format., exit code: 1",
             {"train/train.libsvm": libsvm_rows()}, (*CSV, *V072, *NUM_ROUND)),
     CliCase("csv-sent-as-libsvm", "Failed",
-            f"ClientError: First line '{csv_rows().splitlines()[0]}\n...' of file 'train.csv' is not 'LIBSVM' "
-            "format. Please ensure the file is in 'LIBSVM' format., exit code: 1",
+            f"framework error: UserError: First line '{csv_rows().splitlines()[0]}\n...' of file 'train.csv' is "
+            "not 'LIBSVM' format. Please ensure the file is in 'LIBSVM' format.",
             TRAIN, NUM_ROUND),
     CliCase("csv-sent-as-libsvm-0.72", "Failed",
             f"ClientError: Blankspace and colon not found in firstline '{csv_rows().splitlines()[0]}\n...' of file "
@@ -212,25 +211,25 @@ CLI_CASES: list[CliCase] = [
             "exit code: 1",
             TRAIN, (*V072, *NUM_ROUND)),
     CliCase("content-type-unknown", "Failed",
-            f"ClientError: {_channel_not_supported('train', 'text/foo')}, exit code: 1",
+            f"framework error: UserError: {_channel_not_supported('train', 'text/foo')}",
             TRAIN, ("--content-type", "text/foo", *NUM_ROUND)),
     CliCase("content-type-with-parameter", "Failed",
-            f"ClientError: {_channel_not_supported('train', 'text/csv; label_size=1')}, exit code: 1",
+            f"framework error: UserError: {_channel_not_supported('train', 'text/csv; label_size=1')}",
             TRAIN, ("--content-type", "text/csv; label_size=1", *NUM_ROUND)),
     # --- files and folders in a channel ---
     CliCase("hidden-file", "Failed",
-            "ClientError: Hidden file found in the data path! Remove that before training., exit code: 1",
+            "framework error: UserError: Hidden file found in the data path! Remove that before training.",
             {"train/train.csv": csv_rows(), "train/.DS_Store": "x"}, (*CSV, *NUM_ROUND)),
     CliCase("folders-deeper-than-3", "Failed",
-            "ClientError: Could not determine delimiter on line :\nCould not determine delimiter, exit code: 1",
+            "framework error: UserError: Could not determine delimiter on line :\nCould not determine delimiter",
             {"train/a/b/c/d/train.csv": csv_rows()}, (*CSV, *NUM_ROUND),
             log=":WARNING] The depth of folder /opt/ml/input/data/train exceed the limit 3. Files in deeper sub "
             "dirs won't be loaded. Please adjust the folder structure accordingly."),
     CliCase("zero-byte-train-file", "Failed",
-            "ClientError: No data in training channel path /opt/ml/input/data/train, exit code: 1",
+            "framework error: UserError: No data in training channel path /opt/ml/input/data/train",
             {"train/train.csv": ""}, (*CSV, *NUM_ROUND)),
     CliCase("zero-byte-validation-file", "Failed",
-            "ClientError: No data in validation channel path /opt/ml/input/data/validation, exit code: 1",
+            "framework error: UserError: No data in validation channel path /opt/ml/input/data/validation",
             {"train/train.csv": csv_rows(), "validation/validation.csv": ""}, (*CSV, *NUM_ROUND)),
     CliCase("parquet-truncated", "Failed",
             PARQUET_FAILURE,
@@ -318,12 +317,12 @@ class ApiCase:
 
 
 API_CASES: list[ApiCase] = [
-    ApiCase("no-train-channel", "Failed", "AlgorithmError: KeyError: 'SM_CHANNEL_TRAIN', exit code: 1",
+    ApiCase("no-train-channel", "Failed", "framework error: KeyError: 'SM_CHANNEL_TRAIN'",
             lambda n, uri: request(n, [channel("validation", uri)])),
-    ApiCase("extraneous-channel", "Failed", "ClientError: Extraneous channel found: test, exit code: 1",
+    ApiCase("extraneous-channel", "Failed", "framework error: UserError: Extraneous channel found: test",
             lambda n, uri: request(n, [channel("train", uri), channel("test", uri)])),
     ApiCase("libsvm-in-pipe-mode", "Failed",
-            f"ClientError: {_channel_not_supported('train', 'text/libsvm', 'Pipe')}, exit code: 1",
+            f"framework error: UserError: {_channel_not_supported('train', 'text/libsvm', 'Pipe')}",
             lambda n, uri: request(n, [channel("train", uri, "text/libsvm", mode="Pipe")])),
     ApiCase("empty-channel-name-set", "ValidationException",
             "1 validation error detected: Value '[]' at 'inputDataConfig' failed to satisfy constraint: Member "
@@ -352,7 +351,7 @@ API_CASES: list[ApiCase] = [
             "NUMBER_VALUE can not be converted to a String",
             lambda n, uri: request(n, [channel("train", uri)], hyperparameters={"num_round": 3})),  # type: ignore[dict-item]
     ApiCase("nul-in-hyperparameter", "Failed",
-            "ClientError: Hyperparameter num_round: could not parse value (caused by ValueError), exit code: 1",
+            "framework error: UserError: Hyperparameter num_round: could not parse value (caused by ValueError)",
             lambda n, uri: request(n, [channel("train", uri)], hyperparameters={"num_round": "2\x00"})),
 ]  # fmt: skip
 
@@ -446,10 +445,42 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+#: An expected message ``framework error: <Exception>: <message>`` means the open-source image's failure:
+#: sagemaker-containers writes ``framework error: \n<traceback>\n<message>`` for every exception
+#: (aws/sagemaker-containers v2.8.6.post2 ``_trainer.py``), SageMaker keeps 1,024 characters prefixed
+#: ``AlgorithmError: `` (aws/amazon-sagemaker-examples#1740), and sagelocal's CLI adds one line of its own naming
+#: the exception.
+FRAMEWORK = "framework error: "
+TOOLKIT = "sagemaker_algorithm_toolkit.exceptions"
+
+
+def _assert_image_failure(reason: str, expected: str, pattern: bool, stderr: str, job_name: str) -> None:
+    kind, _, message = expected[len(FRAMEWORK) :].partition(": ")
+    assert reason.startswith(
+        'AlgorithmError: framework error: \nTraceback (most recent call last):\n  File "/miniconda3/lib/python3.'
+    ), reason
+    assert len(reason) <= 1024
+    for host in ("/work/", "/tmp/", "/root/", "sagelocal"):
+        assert host not in reason, host
+    exception = f"{TOOLKIT}.{kind}" if kind in ("UserError", "AlgorithmError") else kind
+    tail = re.escape(f"\n{exception}: ") + (message if pattern else re.escape(message))
+    tail += r"\n\n" + (message if pattern else re.escape(message)) + re.escape(", exit code: 1")
+    assert len(reason) == 1024 or re.search(tail + "$", reason), reason[-400:]
+    *_, error_line, own_line = stderr.rstrip("\n").splitlines()
+    assert error_line == f"Error for Training job {job_name}: Failed. Reason: " + one_line(reason)
+    root = "sagelocal: the algorithm failed with " + f"{kind}: "
+    if pattern:
+        assert re.fullmatch(re.escape(root) + message, own_line), own_line
+    else:
+        assert own_line == root + one_line(message)
+
+
 def _assert_no_sagelocal_traceback(process: subprocess.CompletedProcess[str]) -> None:
     """sagelocal's own output (stderr) never holds a traceback; stdout may only hold the emulated
     container's ``framework error:`` record, as CloudWatch shows it for the open-source images."""
-    assert "Traceback" not in process.stderr, process.stderr
+    # the FailureReason line quotes the image's traceback (one line, "\\n" for newlines), never sagelocal's
+    assert "Traceback (most recent call last):\n" not in process.stderr, process.stderr
+    assert 'File "/work' not in process.stderr and "sagelocal/" not in process.stderr, process.stderr
     first = process.stdout.find("Traceback (most recent call last)")
     if first >= 0:
         record = process.stdout.rfind(":ERROR] framework error: \n", 0, first)
@@ -479,13 +510,16 @@ def test_cli_case(catalogue: Catalogue, case: CliCase) -> None:
         assert result.description["TrainingJobStatus"] == "Failed"
         assert result.description["SecondaryStatus"] == "Failed"
         reason = result.description["FailureReason"]
-        if case.pattern:
-            assert re.fullmatch(case.message, reason), reason
+        if case.message.startswith(FRAMEWORK):
+            _assert_image_failure(reason, case.message, case.pattern, process.stderr, case.job_name)
         else:
-            assert reason == case.message
-        assert _last_line(
-            process.stderr
-        ) == f"Error for Training job {case.job_name}: Failed. Reason: " + one_line(reason)
+            if case.pattern:
+                assert re.fullmatch(case.message, reason), reason
+            else:
+                assert reason == case.message
+            assert _last_line(
+                process.stderr
+            ) == f"Error for Training job {case.job_name}: Failed. Reason: " + one_line(reason)
         assert "Failed - Training job failed" in process.stdout
         if case.log:
             assert case.log in process.stdout
@@ -510,10 +544,14 @@ def test_api_case(catalogue: Catalogue, case: ApiCase) -> None:
     assert result.create_error is None, str(result.create_error)
     assert result.description is not None and result.follow is not None
     assert result.description["TrainingJobStatus"] == "Failed"
-    assert result.description["FailureReason"] == case.message
     follow = result.follow
     assert follow.returncode == 1
     _assert_no_sagelocal_traceback(follow)
+    reason = result.description["FailureReason"]
+    if case.message.startswith(FRAMEWORK):
+        _assert_image_failure(reason, case.message, False, follow.stderr, result.name)
+        return
+    assert reason == case.message
     assert _last_line(follow.stderr) == f"Error for Training job {result.name}: Failed. Reason: " + one_line(
         case.message
     )

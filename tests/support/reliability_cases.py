@@ -107,15 +107,12 @@ def run_cli(
     )
 
 
-_CONTAINER_TRACEBACK = re.compile(
-    r"\[[0-9:-]+:ERROR\] framework error: \nTraceback \(most recent call last\):\n"
-)
-
-
 def python_tracebacks(text: str) -> int:
     """How many Python tracebacks ``text`` holds that are not the emulated container's own
-    ``framework error:`` log record (which SageMaker's CloudWatch log shows for the open-source images too)."""
-    return text.count("Traceback (most recent call last)") - len(_CONTAINER_TRACEBACK.findall(text))
+    ``framework error:`` log record (which SageMaker's CloudWatch log shows for the open-source images too, a
+    chained exception's tracebacks included: they name the image's modules under /miniconda3)."""
+    image = text.count('Traceback (most recent call last):\n  File "/miniconda3/')
+    return text.count("Traceback (most recent call last)") - image
 
 
 # --- requests ---------------------------------------------------------------------------------------------

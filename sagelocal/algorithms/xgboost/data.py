@@ -290,18 +290,42 @@ def _legacy_check(file: str, name: str, data_format: str) -> None:
 
 # --- loading --------------------------------------------------------------------------------------
 
-_NUMBER_PREFIX = re.compile(
-    r"\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf(?:inity)?|nan)", re.IGNORECASE
+#: What dmlc-core's ``ParseFloat`` (``include/dmlc/strtonum.h``, XGBoost's CSV parser) consumes: blanks, a
+#: sign, ``inf``/``infinity``/``nan`` or digits, a fraction and an exponent (an ``e`` even without digits).
+_DMLC_FLOAT = re.compile(
+    r"\s*(?P<sign>[-+]?)(?:(?P<inf>infinity|inf(?!i))|(?P<nan>nan(?:\([0-9A-Za-z_]*\)?)?)|"
+    r"(?P<int>\d*)(?P<frac>\.\d*)?(?:[eE](?P<exp>[-+]?\d*))?)",
+    re.IGNORECASE,
 )
 
 
-def _strtof(token: str) -> float:
-    """What XGBoost's text parser makes of a CSV field: the longest numeric prefix, 0 when there is none
-    (so a header row becomes a data row), NaN for an empty field."""
-    if token.strip() == "":
-        return float("nan")
-    match = _NUMBER_PREFIX.match(token)
-    return float(match.group(0)) if match else 0.0
+def parse_cell(token: str) -> tuple[float, bool]:
+    """``(value, consumed)``: what XGBoost's CSV parser reads from a cell — the number at its start (0 when
+    there is none) and whether it read any character at all (``endptr != p`` in ``CSVParser::ParseBlock``)."""
+    match = _DMLC_FLOAT.match(token)
+    if match is None or match.end() == 0:
+        return 0.0, False
+    sign = -1.0 if match.group("sign") == "-" else 1.0
+    if match.group("inf"):
+        return sign * float("inf"), True
+    if match.group("nan"):
+        return float("nan"), True
+    digits = match.group("int") or "0"
+    fraction = (match.group("frac") or ".")[1:] or "0"
+    exponent = match.group("exp") or "0"
+    if exponent in ("+", "-"):
+        exponent = "0"
+    return sign * float(f"{digits}.{fraction}e{exponent}"), True
+
+
+def cell_value(token: str, unparsed: str, label: bool) -> float:
+    """A cell as the image's XGBoost stores it. A label or weight cell is the parsed number (0 when there is
+    none); a feature cell with nothing to read is a 0 (``unparsed == "zero"``: dmlc-core before #605, XGBoost
+    ≤ 1.0.0) or missing (``"missing"``: XGBoost 1.2.0 on)."""
+    value, consumed = parse_cell(token)
+    if consumed or label or unparsed == "zero":
+        return value
+    return float("nan")
 
 
 def _parallel(function: Callable[[str], Any], files: Sequence[str]) -> list[Any]:
@@ -311,7 +335,10 @@ def _parallel(function: Callable[[str], Any], files: Sequence[str]) -> list[Any]
         return list(pool.map(function, files))
 
 
-def _read_csv_file(path: str, delimiter: str) -> Any:
+def _read_csv_file(path: str, delimiter: str, unparsed: str, label_columns: int) -> Any:
+    """One CSV file as XGBoost's parser reads it: no quoting, an empty or non-numeric cell per
+    :func:`cell_value`. Arrow reads the all-numeric files (empty cells come back null); any other file is
+    parsed cell by cell."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -321,29 +348,36 @@ def _read_csv_file(path: str, delimiter: str) -> Any:
     first = _first_line(path).rstrip("\r\n")
     names = [f"f{i}" for i in range(len(first.split(delimiter)))]
     read = pacsv.ReadOptions(column_names=names, use_threads=True)  # 1 MiB blocks keep every core busy
-    parse = pacsv.ParseOptions(delimiter=delimiter)
+    parse = pacsv.ParseOptions(delimiter=delimiter, quote_char=False)
     try:
-        convert = pacsv.ConvertOptions(column_types={n: pa.float32() for n in names})
+        convert = pacsv.ConvertOptions(column_types={n: pa.float32() for n in names}, null_values=[""])
         table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
-        return _table_to_matrix(table)
+        return _table_to_matrix(table, unparsed, label_columns)
     except pa.ArrowInvalid as e:
         if "conversion error" not in str(e):
             raise
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)
     table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
-    columns = [np.array([_strtof(v or "") for v in c.to_pylist()], dtype=np.float32) for c in table.columns]
+    columns = [
+        np.array([cell_value(v or "", unparsed, i < label_columns) for v in c.to_pylist()], dtype=np.float32)
+        for i, c in enumerate(table.columns)
+    ]
     return np.column_stack(columns) if columns else np.empty((0, 0), dtype=np.float32)
 
 
-def _table_to_matrix(table: Any) -> Any:
+def _table_to_matrix(table: Any, unparsed: str = "missing", label_columns: int = 0) -> Any:
     """A float32 Arrow table as one C-ordered float32 matrix, filled column by column and chunk by chunk, so no
-    per-column arrays or stacked intermediate are ever held at once (nulls become NaN)."""
+    per-column arrays or stacked intermediate are ever held at once. A null (an empty cell) becomes what
+    :func:`cell_value` makes of an empty cell: 0 in label columns and under the ``"zero"`` rule, else NaN."""
     import numpy as np
 
     out = np.empty((table.num_rows, table.num_columns), dtype=np.float32)
     for i, column in enumerate(table.columns):
         offset = 0
+        fill = 0.0 if (i < label_columns or unparsed == "zero") else None
         for chunk in column.chunks:
+            if fill is not None and chunk.null_count:
+                chunk = chunk.fill_null(fill)
             values = chunk.to_numpy(zero_copy_only=False)
             out[offset : offset + len(values), i] = values
             offset += len(values)
@@ -366,9 +400,12 @@ def _stack_dense(blocks: list[Any]) -> Any:
     return np.vstack(padded) if len(padded) > 1 else padded[0]
 
 
-def load_csv(files: Sequence[str], delimiter: str, csv_weights: bool) -> LoadedData:
+def load_csv(
+    files: Sequence[str], delimiter: str, csv_weights: bool, unparsed: str = "missing"
+) -> LoadedData:
+    label_columns = 2 if csv_weights else 1
     try:
-        data = _stack_dense(_parallel(lambda f: _read_csv_file(f, delimiter), files))
+        data = _stack_dense(_parallel(lambda f: _read_csv_file(f, delimiter, unparsed, label_columns), files))
         if csv_weights:
             return LoadedData(features=data[:, 2:], labels=data[:, 0], weights=data[:, 1])
         return LoadedData(features=data[:, 1:], labels=data[:, 0] if data.shape[1] else data[:, :0].ravel())
@@ -529,14 +566,20 @@ def load_recordio(files: Sequence[str]) -> LoadedData | None:
 
 
 def load_channel(
-    files: Sequence[str], data_format: str, csv_weights: bool, log: Log, legacy: bool = False
+    files: Sequence[str],
+    data_format: str,
+    csv_weights: bool,
+    log: Log,
+    legacy: bool = False,
+    unparsed: str = "missing",
 ) -> tuple[LoadedData | None, str | None]:
     """Read a channel's files. Returns the data (None when RecordIO holds no record) and, for CSV, the
-    delimiter sniffed from the first line of the first file."""
+    delimiter sniffed from the first line of the first file. ``unparsed`` is the image's rule for CSV cells
+    without a number (``ImageVersion.unparsed_csv_cell``)."""
     if data_format == "csv":
         line = _first_line(files[0]) if files else ""
         delimiter = sniff_delimiter(line.strip()[:512] if legacy else line, log)
-        return load_csv(files, delimiter, csv_weights), delimiter
+        return load_csv(files, delimiter, csv_weights, unparsed), delimiter
     loaded: LoadedData | None
     if data_format == "libsvm":
         loaded = load_libsvm(files)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sagelocal.algorithms.xgboost.errors import AlgorithmFailure, UserError
+from sagelocal.algorithms.xgboost.failure import at
 from sagelocal.algorithms.xgboost.logs import Log
 from sagelocal.algorithms.xgboost.versions import ImageVersion, UnknownImage, get_version
 from sagelocal.contract import CONTAINER_ROOT, FIRST_HOST, Layout, read_layout
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         message = getattr(e, "message", str(e))
         return _fail(ml_root, version, log, f"{kind}: {message}", e)
     except Exception as e:
-        return _fail(ml_root, version, log, f"AlgorithmError: {_describe(e)}", e, with_traceback=True)
+        return _fail(ml_root, version, log, f"AlgorithmError: {_describe(e)}", e)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -103,21 +104,27 @@ def _fail(
     log: Log,
     reason: str,
     exc: BaseException,
-    with_traceback: bool = False,
 ) -> int:
-    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    if version is None or not version.legacy:
-        # sagemaker-containers' generic handler (``_trainer.py``) logs this pair for every error.
-        detail = getattr(exc, "message", None) or str(exc)
-        log.error("Reporting training FAILURE")
-        log.error(f"framework error: \n{trace}\n{detail}")
-    else:
-        if with_traceback:
-            log.line(trace.rstrip("\n"))
-        log.error(reason)
+    """Write the failure file and log what the image logs. Open-source images: sagemaker-containers' generic
+    handler logs ``Reporting training FAILURE`` and writes ``framework error: \n<traceback>\n<message>``, the
+    traceback naming the image's modules (``failure.py``). 0.72: one line, ``ClientError: …``/``AlgorithmError: …``.
+    The host's traceback goes to the log only when ``SAGELOCAL_DEBUG`` is set."""
+    if os.environ.get("SAGELOCAL_DEBUG"):
+        log.line("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n"))
     layout = Layout(Path(ml_root))
+    if version is not None and not version.legacy:
+        from sagelocal.algorithms.xgboost.failure import failure_text
+
+        reason = layout.container_text(failure_text(version, exc))  # e.g. a loader naming the file it read
+        log.error("Reporting training FAILURE")
+        log.error(reason)
+        note = getattr(exc, "note", None)
+        if note:
+            log.line(f"sagelocal: {note}")  # sagelocal's own line, beside the image's
+    else:
+        reason = layout.container_text(reason)
+        log.error(reason)
     path = layout.failure_file
-    reason = layout.container_text(reason)  # e.g. a loader's message naming the file it read
     try:
         os.makedirs(path.parent, exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
@@ -141,8 +148,7 @@ def _line_buffer_stdout() -> None:
 
 
 def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, str]) -> None:
-    from sagelocal.algorithms.xgboost import channels, data, hyperparameters
-    from sagelocal.algorithms.xgboost.training import JobContext, train_job
+    from sagelocal.algorithms.xgboost import channels, hyperparameters
 
     log.info("Imported framework sagemaker_xgboost_container.training")
     for key, value in layout.hyperparameters.items():
@@ -157,18 +163,42 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
 
     env = layout.sm_env(environ)
     _reread_configs(layout, env)
-    train_path = env["SM_CHANNEL_TRAIN"]  # a job without a train channel fails here, with a bare KeyError
+    with at("chan"):
+        train_path = env["SM_CHANNEL_TRAIN"]  # a job without a train channel fails here, with a bare KeyError
     val_path = env.get("SM_CHANNEL_VALIDATION")
     hosts = json.loads(env["SM_HOSTS"])
     model_dir = env["SM_MODEL_DIR"]
-    name_of = layout.container_path
 
-    validated = hyperparameters.validate_hyperparameters(layout.hyperparameters, version)
-    cfg = hyperparameters.training_config(validated, version)
-    channels.validate_channels(layout.input_data_config, version)
+    with at("hp"):
+        validated = hyperparameters.validate_hyperparameters(layout.hyperparameters, version)
+        cfg = hyperparameters.training_config(validated, version)
+    with at("ch"):
+        channels.validate_channels(layout.input_data_config, version)
+    with at("dm"):
+        _load_channels(layout, version, log, env, train_path, val_path, validated, cfg, hosts, model_dir)
+
+
+def _load_channels(
+    layout: Layout,
+    version: ImageVersion,
+    log: Log,
+    env: Mapping[str, str],
+    train_path: str,
+    val_path: str | None,
+    validated: Mapping[str, Any],
+    cfg: Any,
+    hosts: list[str],
+    model_dir: str,
+) -> None:
+    """``sagemaker_train`` after validation: the data checks and loading, then ``train_job``."""
+    from sagelocal.algorithms.xgboost import channels, data, pipes
+    from sagelocal.algorithms.xgboost.training import JobContext, train_job
+
+    name_of = layout.container_path
     train_channel = layout.input_data_config["train"]
     data_format = channels.data_format(train_channel, version)
     has_validation_channel = "validation" in layout.input_data_config
+    is_pipe = train_channel.get("TrainingInputMode") == "Pipe"
 
     if val_path is not None:
         if train_path == val_path or os.path.basename(train_path) == os.path.basename(val_path):
@@ -176,7 +206,7 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
                 "Found same path for training and validation. This is not recommended and results may not "
                 "be correct."
             )
-        else:
+        elif not is_pipe:
             data.check_redundancy(train_path, val_path, log, name_of)
 
     if version.at_least("1.5-1"):
@@ -190,29 +220,37 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
             f"{env['SM_CURRENT_HOST']} trains alone on its data."
         )
 
-    train_size = data.channel_size(train_path)
-    val_size = data.channel_size(val_path) if val_path else 0
-    if train_size > 0:
-        data.validate_first_lines(train_path, data_format, version, log)
-    if val_size > 0 and val_path:
-        data.validate_first_lines(val_path, data_format, version, log)
+    if is_pipe:
+        train_size = pipes.pipe_size(train_path, log, name_of)
+        val_size = pipes.pipe_size(val_path, log, name_of) if val_path else 0
+    else:
+        train_size = data.channel_size(train_path)
+        val_size = data.channel_size(val_path) if val_path else 0
+        if train_size > 0:
+            data.validate_first_lines(train_path, data_format, version, log)
+        if val_size > 0 and val_path:
+            data.validate_first_lines(val_path, data_format, version, log)
 
     dtrain = (
-        _load(train_path, data_format, cfg.csv_weights, version, log, name_of) if train_size > 0 else None
+        _load(train_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe)
+        if train_size > 0
+        else None
     )
     dval = (
-        _load(val_path, data_format, cfg.csv_weights, version, log, name_of)
+        _load(val_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe)
         if val_size > 0 and val_path
         else None
     )
     dtrain, dval = _align_widths(dtrain, dval)
 
+    if has_validation_channel and dval is None and dtrain is not None:
+        with at("no_val"):
+            raise UserError(
+                f"No data in validation channel path {name_of(val_path or layout.channel_dir('validation'))}"
+            )
     if dtrain is None:
-        raise UserError(f"No data in training channel path {name_of(train_path)}")
-    if has_validation_channel and dval is None:
-        raise UserError(
-            f"No data in validation channel path {name_of(val_path or layout.channel_dir('validation'))}"
-        )
+        with at("no_train"):
+            raise UserError(f"No data in training channel path {name_of(train_path)}")
     log.info("Single node training.")
     ctx = JobContext(
         version=version,
@@ -225,7 +263,8 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
     combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
     if combined is not None:
         log.info("Read both train and validation data into one DMatrix")
-    train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
+    with at("job"):
+        train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
 
 
 def _check_dask_gpu(
@@ -277,12 +316,23 @@ def _reread_configs(layout: Layout, env: Mapping[str, str]) -> None:
 
 
 def _load(
-    path: str, data_format: str, csv_weights: bool, version: ImageVersion, log: Log, name_of: Any
+    path: str,
+    data_format: str,
+    csv_weights: bool,
+    version: ImageVersion,
+    log: Log,
+    name_of: Any,
+    is_pipe: bool = False,
 ) -> Any:
-    from sagelocal.algorithms.xgboost import data
+    from sagelocal.algorithms.xgboost import data, pipes
 
+    if is_pipe and os.path.exists(pipes.fifo(path)):
+        loaded = pipes.load_pipe(path, data_format, csv_weights, version, log, name_of)
+        if loaded is not None and loaded.labels.size == 0:
+            raise UserError(data.NO_LABELS)
+        return loaded
     files = data.channel_files(path, version, log, name_of)
-    loaded, _ = data.load_channel(files, data_format, csv_weights, log)
+    loaded, _ = data.load_channel(files, data_format, csv_weights, log, unparsed=version.unparsed_csv_cell)
     if loaded is None:
         return None
     if loaded.labels.size == 0:
@@ -377,7 +427,9 @@ def _run_legacy(layout: Layout, version: ImageVersion, log: Log) -> None:
 
     def load(path: str, weights: bool, first: bool) -> Any:
         files = data.channel_files(path, version, log, name_of)
-        loaded, delimiter = data.load_channel(files, data_format, weights, log, legacy=True)
+        loaded, delimiter = data.load_channel(
+            files, data_format, weights, log, legacy=True, unparsed=version.unparsed_csv_cell
+        )
         if first:
             log.native(f"S3DistributionType set as {distribution}")
         leaf = name_of(data.first_leaf(path))

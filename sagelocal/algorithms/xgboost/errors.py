@@ -13,6 +13,7 @@ class AlgorithmFailure(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.site: str | None = None  # where in the image's code it is raised (``failure.at``)
 
 
 class UserError(AlgorithmFailure):

@@ -44,6 +44,10 @@ class TrainingConfig:
     nfold: int | None = None  # 1.2-1 only: ``_nfold`` ran ``xgb.cv`` (replaced by ``_kfold`` in 1.2-2)
     use_dask_gpu_training: bool = False
     silent: int | None = None  # 0.72 … 1.0-1; 0.72 with silent=1 prints no XGBoost C++ lines
+    gpu_hist: bool = False  # tree_method=gpu_hist: the image's XGBoost fails on a CPU instance (training.py)
+    interaction_constraints: bool = (
+        False  # given as a list: XGBoost ≥ 1.5 looks its items up as feature names
+    )
     compat_notes: list[str] = field(
         default_factory=list
     )  # how the params were adapted to the installed XGBoost 3
@@ -262,4 +266,6 @@ def training_config(hyperparameters: Mapping[str, Any], version: ImageVersion) -
         )
         params["sampling_method"] = "uniform"
     config.xgb_params = params
+    config.gpu_hist = gpu_hist
+    config.interaction_constraints = hps.get("interaction_constraints") is not None
     return config

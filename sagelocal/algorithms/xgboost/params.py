@@ -24,6 +24,17 @@ EVAL_METRIC_WITHOUT_OBJECTIVE = (
 )
 
 
+class MissingObjective(KeyError):
+    """``eval_metric_dep_validator`` reads ``dependencies["objective"]``: without an objective the image fails
+    with a bare ``KeyError: 'objective'``. sagelocal raises the same and logs :data:`EVAL_METRIC_WITHOUT_OBJECTIVE`
+    beside it (``note``)."""
+
+    note = EVAL_METRIC_WITHOUT_OBJECTIVE
+
+    def __init__(self) -> None:
+        super().__init__("objective")
+
+
 # ---- range validators
 
 
@@ -106,14 +117,14 @@ def _eval_metric_auc(value: list[str], deps: Mapping[str, Any], version: ImageVe
     one)."""
     if "auc" in value:
         if "objective" not in deps:
-            raise UserError(EVAL_METRIC_WITHOUT_OBJECTIVE)
+            raise MissingObjective
         _auc_objective(value, deps["objective"])
 
 
 def _eval_metric(value: list[str], deps: Mapping[str, Any], version: ImageVersion) -> None:
     """1.2-1 on: the objective is read first (a KeyError in the image without one)."""
     if "objective" not in deps:
-        raise UserError(EVAL_METRIC_WITHOUT_OBJECTIVE)
+        raise MissingObjective
     _auc_objective(value, deps["objective"])
     if "aft-nloglik" in value and deps["objective"] != "survival:aft":
         raise UserError("Metric 'aft-nloglik' can only be applied for 'survival:aft' objective.")

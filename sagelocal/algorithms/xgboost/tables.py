@@ -281,3 +281,28 @@ LEGACY_TREE_UPDATERS = (
     "prune",
 )
 LEGACY_GROW_UPDATERS = ("grow_colmaker", "distcol", "grow_histmaker", "grow_local_histmaker")
+
+
+# ---- what the images' XGBoost raises where sagelocal's XGBoost 3 would not (training.py)
+
+#: ``tree_method=gpu_hist`` on a CPU instance, from the PyPI wheel each image installs (checked on 1.2.0, 1.3.3,
+#: 1.7.4 and 3.0.5; ``src/gbm/gbtree.cc::GetPredictor`` up to 1.7, ``updater_gpu_hist.cu`` in 3.0). Keyed by the
+#: image's XGBoost; before 1.2-1 the validator refuses gpu_hist.
+NO_GPU_ERRORS = {
+    "1.2.0": "../src/gbm/gbtree.cc:459: Check failed: common::AllVisibleGPUs() >= 1 (0 vs. 1) : "
+    "No visible GPU is found for XGBoost.",
+    "1.3.3": "../src/gbm/gbtree.cc:506: Check failed: common::AllVisibleGPUs() >= 1 (0 vs. 1) : "
+    "No visible GPU is found for XGBoost.",
+    "1.5.2": "../src/gbm/gbtree.cc:588: Check failed: common::AllVisibleGPUs() >= 1 (0 vs. 1) : "
+    "No visible GPU is found for XGBoost.",
+    "1.7.4": "../src/gbm/gbtree.cc:625: Check failed: common::AllVisibleGPUs() >= 1 (0 vs. 1) : "
+    "No visible GPU is found for XGBoost.",
+    "3.0.5": "/workspace/src/tree/updater_gpu_hist.cu:847: Check failed: ctx_->Ordinal() >= 0 (-1 vs. 0) : "
+    "Must have at least one device",
+}
+
+#: From XGBoost 1.5, ``Booster._transform_interaction_constraints`` maps a list-valued interaction_constraints
+#: through the feature names; the images pass the validator's list and their DMatrix has no names, so every such
+#: job fails (``ValueError`` re-raised by ``train_job`` as an AlgorithmError).
+INTERACTION_CONSTRAINTS_BY_NAME_SINCE = "1.5-1"
+INTERACTION_CONSTRAINTS_ERROR = "Constrained features are not a subset of training data feature names"

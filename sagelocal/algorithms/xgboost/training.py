@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagelocal.algorithms.xgboost import metrics as metrics_mod
+from sagelocal.algorithms.xgboost import treebuild
 from sagelocal.algorithms.xgboost.errors import AlgorithmError, UserError
 from sagelocal.algorithms.xgboost.hyperparameters import TrainingConfig
 from sagelocal.algorithms.xgboost.logs import Log, metric_line
@@ -102,8 +103,9 @@ class JobContext:
 
 def _version_defaults(params: dict[str, Any], version: ImageVersion) -> None:
     """What the image's older XGBoost did by default where XGBoost 3 does otherwise: before 2.0,
-    ``base_score`` was 0.5 rather than estimated from the labels. (``tree_method`` stays XGBoost 3's
-    ``hist``: the old ``auto`` meant ``exact``, several times slower.)"""
+    ``base_score`` was 0.5 rather than estimated from the labels (``LearnerModelParam``; 2.0 added
+    ``InitBaseScore`` from the labels). The ``auto`` tree method is resolved in ``treebuild``, once the number of
+    rows is known."""
     upstream = tuple(int(p) for p in version.upstream_xgboost.split("."))
     if upstream < (2, 0):
         params.setdefault("base_score", 0.5)
@@ -163,11 +165,13 @@ def _callbacks_base() -> Any:
     return xgb.callback.TrainingCallback
 
 
-def _in_order(callbacks: list[Any]) -> Any:
+def _in_order(callbacks: list[Any], version: ImageVersion) -> Any:
     """One callback running ``callbacks`` in list order, each on every round. XGBoost keeps callbacks in a
     set and stops at the first that asks to stop, so whether the last metric line is printed would depend on
-    object addresses; sagelocal prints every round it trains."""
+    object addresses; sagelocal prints every round it trains. The round's values are first cut to the
+    decimals the image's XGBoost printed them with (``ImageVersion.eval_decimals``)."""
     base = _callbacks_base()
+    decimals = version.eval_decimals
 
     class InOrder(base):  # type: ignore[misc, valid-type]
         def before_training(self, model: Any) -> Any:
@@ -184,6 +188,11 @@ def _in_order(callbacks: list[Any]) -> Any:
             return any([c.before_iteration(model, epoch, evals_log) for c in callbacks])
 
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if decimals < 17:
+                for metrics in evals_log.values():
+                    for values in metrics.values():
+                        if values and not isinstance(values[-1], tuple):
+                            values[-1] = float(f"{values[-1]:.{decimals}f}")
             return any([c.after_iteration(model, epoch, evals_log) for c in callbacks])
 
     return InOrder()
@@ -240,6 +249,40 @@ def _make_checkpointer(ctx: JobContext, start: int) -> Any:
             return False
 
     return Checkpointer()
+
+
+def _make_training_checkpoint(ctx: JobContext, iterations: int) -> Any:
+    """1.3-1 on: the image passes XGBoost's own ``TrainingCheckPoint(directory, iterations=<resume iteration>,
+    name="xgboost-checkpoint")`` (``train.py``/``callback.py``), which saves ``<name>_<epoch>.json``
+    (``.ubj`` in XGBoost 3, whose epoch counts the loaded model's rounds too) whenever its counter equals
+    ``iterations`` — with 0 on a fresh job, only after the first round. The image's loader
+    (``checkpointing.load_checkpoint``) matches ``xgboost-checkpoint.<n>`` only, so these files never resume a
+    job."""
+    base = _callbacks_base()
+    directory: str = ctx.checkpoint_dir or ""
+    extension = "ubj" if ctx.version.serialization == "ubjson" else "json"
+    counts_loaded = ctx.version.serialization == "ubjson"
+
+    class TrainingCheckPoint(base):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            self._epoch = 0
+            self._start = 0
+
+        def before_training(self, model: Any) -> Any:
+            self._start = model.num_boosted_rounds() if counts_loaded else 0
+            return model
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if self._epoch == iterations:
+                model.save_model(
+                    os.path.join(directory, f"{CHECKPOINT_FILENAME}_{epoch + self._start}.{extension}")
+                )
+                self._epoch = 0
+            self._epoch += 1
+            return False
+
+    return TrainingCheckPoint()
 
 
 def _make_intermediate_saver(ctx: JobContext) -> Any:
@@ -339,6 +382,7 @@ def train_job(
         log.line("TRAIN_JOB_DEBUG: Received is_master=True")
 
     params, builtin, custom, tuning = build_params(cfg, version, log)
+    treebuild.resolve_tree_method(params, version, int(dtrain.num_row()), log)
 
     if not version.legacy:
         if version.at_least("1.2-1"):
@@ -366,7 +410,11 @@ def train_job(
     callbacks: list[Any] = [monitor]
     if ctx.checkpoint_dir:
         os.makedirs(ctx.checkpoint_dir, exist_ok=True)
-        callbacks.append(_make_checkpointer(ctx, iteration))
+        # 1.3-1 moved to XGBoost's callback API (EvaluationMonitor, EarlyStopping, TrainingCheckPoint).
+        new_api = version.callback_early_stopping
+        callbacks.append(
+            _make_training_checkpoint(ctx, iteration) if new_api else _make_checkpointer(ctx, iteration)
+        )
     sigterm_text = "true" if cfg.save_model_on_termination else "false"
     if is_3:
         log.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={sigterm_text}, is_master=True")
@@ -384,6 +432,7 @@ def train_job(
         callbacks.append(early_stop)
 
     feval = metrics_mod.make_custom_metric(version, custom)
+    _fail_as_the_image(cfg, version)
     booster, _ = _boost(
         params, dtrain, evals, cfg.num_round - iteration, callbacks, feval, version, xgb_model
     )
@@ -404,6 +453,21 @@ def train_job(
     return booster
 
 
+def _fail_as_the_image(cfg: TrainingConfig, version: ImageVersion) -> None:
+    """Where the image's ``xgb.train`` call fails and XGBoost 3 with sagelocal's parameters would not: a GPU
+    tree method on a CPU instance, list-valued interaction constraints from 1.5-1 (``tables.py``)."""
+    import time
+
+    from sagelocal.algorithms.xgboost import tables
+
+    prefix = "XGB train call failed with exception:\n "
+    if cfg.gpu_hist and version.upstream_xgboost in tables.NO_GPU_ERRORS:
+        stamp = time.strftime("%H:%M:%S", time.gmtime())
+        raise AlgorithmError(f"{prefix}[{stamp}] {tables.NO_GPU_ERRORS[version.upstream_xgboost]}")
+    if cfg.interaction_constraints and version.at_least(tables.INTERACTION_CONSTRAINTS_BY_NAME_SINCE):
+        raise AlgorithmError(prefix + tables.INTERACTION_CONSTRAINTS_ERROR)
+
+
 def _boost(
     params: dict[str, Any],
     dtrain: Any,
@@ -416,19 +480,24 @@ def _boost(
 ) -> Any:
     import xgboost as xgb
 
+    params = dict(params)
     try:
+        sampler = treebuild.row_sampler(params, version, dtrain)
         booster = xgb.Booster(params, [dtrain] + [d for d, _ in evals], model_file=xgb_model)
         container = xgb.callback.CallbackContainer(
-            [_in_order(callbacks)], metric=feval, output_margin=metrics_mod.receives_margin(version)
+            [_in_order(callbacks, version)], metric=feval, output_margin=metrics_mod.receives_margin(version)
         )
         booster = container.before_training(booster)
         for i in range(num_rounds):
             if container.before_iteration(booster, i, dtrain, evals):
                 break
-            booster.update(dtrain, iteration=i)
+            booster.update(dtrain if sampler is None else dtrain.slice(sampler.next_tree()), iteration=i)
             if container.after_iteration(booster, i, dtrain, evals):
                 break
-        return container.after_training(booster), container.history
+        booster = container.after_training(booster)
+        if sampler is not None:  # the saved configuration shows the job's subsample, not the 1 XGBoost 3 ran
+            booster.set_param("subsample", sampler.probability_text)
+        return booster, container.history
     except (UserError, AlgorithmError):
         raise
     except Exception as e:
@@ -489,6 +558,7 @@ def _cross_validate(
         if stop is not None:
             callbacks.append(stop)
         log.info(f"Train cross validation fold {fold % kfold + 1}")
+        _fail_as_the_image(cfg, version)
         booster, history = _boost(params, fold_train, evals, cfg.num_round, callbacks, feval, version)
         histories.append(history)
         write_model(booster, version, os.path.join(ctx.model_dir, f"{MODEL_NAME}-{fold}"))

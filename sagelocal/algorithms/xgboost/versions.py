@@ -23,6 +23,15 @@ FIRST_OPEN_SOURCE = "0.90-1"
 
 Serialization = Literal["pickle", "pickle4", "binary", "ubjson"]
 FileRule = Literal["first_leaf", "depth3"]
+#: How the image's XGBoost draws the rows of a tree when ``subsample`` < 1 (``updater_colmaker.cc``): XGBoost
+#: 0.90 … 1.7 seed the tree's column sampler from the global generator *before* the row coin flips, 0.72
+#: flips first and then shuffles the feature list; XGBoost 3 (what sagelocal runs) flips first and then seeds
+#: the column sampler.
+RowSampling = Literal["seed_then_flips", "flips_then_shuffle", "native"]
+#: What XGBoost's CSV parser makes of a feature cell it cannot read a number from (empty, ``abc``, a header):
+#: dmlc-core before dmlc/dmlc-core#605 (XGBoost 0.72 … 1.0.0) pushes the 0 ``strtof`` returned; from #605
+#: (XGBoost 1.2.0 on) the cell is left out, i.e. missing.
+UnparsedCell = Literal["zero", "missing"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,15 @@ class ImageVersion:
     file_rule: FileRule  # how the files of a channel are combined
     callback_early_stopping: bool  # 1.3-1+: xgb.callback.EarlyStopping(save_best=True); before: legacy rule
     ecr_tag_suffix: str = ""  # what the SDK appends to the version in the ECR tag ("-cpu-py3" up to 1.0-1)
+    #: What ``tree_method`` unset (or ``auto``) means to the image's XGBoost: before 2.0, exact greedy on one
+    #: machine below 2**22 rows and approx from there (``GBTree::PerformTreeMethodHeuristic``); from 2.0, hist.
+    auto_tree_method: Literal["exact", "hist"] = "exact"
+    #: Decimals of the built-in metrics in XGBoost's evaluation string, which the Python side parses back
+    #: (``LearnerImpl::EvalOneIter``: ``std::ios::fixed`` at the default precision 6 up to 1.5.2,
+    #: ``max_digits10`` = 17 from 1.7): what the metric lines and early stopping see.
+    eval_decimals: int = 6
+    row_sampling: RowSampling = "seed_then_flips"
+    unparsed_csv_cell: UnparsedCell = "zero"
 
     @property
     def order(self) -> tuple[int, ...]:
@@ -52,19 +70,56 @@ class ImageVersion:
         return self.at_least(since) and (until is None or not self.at_least(until))
 
 
+#: Columns: name, upstream XGBoost, Python, legacy, metric format, serialization, file rule, callback early
+#: stopping, ECR tag suffix; the keyword facts are those that differ from their defaults.
+_OS: FileRule = "first_leaf"
 VERSIONS: dict[str, ImageVersion] = {
     v.name: v
     for v in [
-        ImageVersion("1", "0.72", "2.7", True, "%g", "pickle", "first_leaf", False),
-        ImageVersion("0.90-1", "0.90", "3.7", False, "%g", "pickle", "first_leaf", False, "-cpu-py3"),
-        ImageVersion("0.90-2", "0.90", "3.6", False, "%g", "pickle", "first_leaf", False, "-cpu-py3"),
-        ImageVersion("1.0-1", "1.0.0", "3.7", False, "{:.5f}", "pickle", "first_leaf", False, "-cpu-py3"),
-        ImageVersion("1.2-1", "1.2.0", "3.7", False, "{:.5f}", "pickle4", "first_leaf", False),
-        ImageVersion("1.2-2", "1.2.0", "3.7", False, "{:.5f}", "pickle4", "first_leaf", False),
-        ImageVersion("1.3-1", "1.3.3", "3.7", False, "{:.5f}", "binary", "first_leaf", True),
-        ImageVersion("1.5-1", "1.5.2", "3.8", False, "{:.5f}", "binary", "first_leaf", True),
-        ImageVersion("1.7-1", "1.7.4", "3.9", False, "{:.5f}", "binary", "depth3", True),
-        ImageVersion("3.0-5", "3.0.5", "3.10", False, "{:.5f}", "ubjson", "depth3", True),
+        ImageVersion(
+            "1", "0.72", "2.7", True, "%g", "pickle", _OS, False, "", row_sampling="flips_then_shuffle"
+        ),
+        ImageVersion("0.90-1", "0.90", "3.7", False, "%g", "pickle", _OS, False, "-cpu-py3"),
+        ImageVersion("0.90-2", "0.90", "3.6", False, "%g", "pickle", _OS, False, "-cpu-py3"),
+        ImageVersion("1.0-1", "1.0.0", "3.7", False, "{:.5f}", "pickle", _OS, False, "-cpu-py3"),
+        ImageVersion(
+            "1.2-1", "1.2.0", "3.7", False, "{:.5f}", "pickle4", _OS, False, unparsed_csv_cell="missing"
+        ),
+        ImageVersion(
+            "1.2-2", "1.2.0", "3.7", False, "{:.5f}", "pickle4", _OS, False, unparsed_csv_cell="missing"
+        ),
+        ImageVersion(
+            "1.3-1", "1.3.3", "3.7", False, "{:.5f}", "binary", _OS, True, unparsed_csv_cell="missing"
+        ),
+        ImageVersion(
+            "1.5-1", "1.5.2", "3.8", False, "{:.5f}", "binary", _OS, True, unparsed_csv_cell="missing"
+        ),
+        ImageVersion(
+            "1.7-1",
+            "1.7.4",
+            "3.9",
+            False,
+            "{:.5f}",
+            "binary",
+            "depth3",
+            True,
+            unparsed_csv_cell="missing",
+            eval_decimals=17,
+        ),
+        ImageVersion(
+            "3.0-5",
+            "3.0.5",
+            "3.10",
+            False,
+            "{:.5f}",
+            "ubjson",
+            "depth3",
+            True,
+            unparsed_csv_cell="missing",
+            eval_decimals=17,
+            auto_tree_method="hist",
+            row_sampling="native",
+        ),
     ]
 }
 

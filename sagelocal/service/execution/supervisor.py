@@ -102,6 +102,26 @@ def failure_reason(failure_text: str | None, code: int) -> str:
     return (text + f", exit code: {code}")[:1024]
 
 
+def _start_feeders(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> list[Any]:
+    """What runs beside the algorithm: the Pipe-mode FIFO writers and the checkpoint upload watcher."""
+    from sagelocal.service.execution.checkpoint_sync import start_checkpoint_sync
+    from sagelocal.service.execution.pipes import start_pipes
+
+    feeders: list[Any] = [start_pipes(ml_root, request, objects)]
+    sync = start_checkpoint_sync(ml_root, request, objects)
+    if sync is not None:
+        feeders.append(sync)
+    return feeders
+
+
+def _stop_feeders(feeders: list[Any]) -> None:
+    for feeder in feeders:
+        try:
+            feeder.stop()
+        except Exception:
+            traceback.print_exc()
+
+
 def get_runner(name: str) -> Runner:
     # Imported on demand: each runner pulls in what only it needs (the Docker SDK for "docker").
     if name == "process":
@@ -194,10 +214,12 @@ def run_job(home: Path, name: str) -> int:
         max_runtime = int((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         deadline = runtime_start + max_runtime
         env = {str(k): str(v) for k, v in (request.get("Environment") or {}).items()}
+        feeders = _start_feeders(ml_root, request, objects)
         try:
             outcome = runner.run(AlgorithmRun(ml_root, image, version, env, on_line), _stop, deadline)
         finally:
             writer.close()
+            _stop_feeders(feeders)
         final = metrics.final()
         try:
             save_checkpoints(ml_root, request, objects)

@@ -3,9 +3,9 @@ platform does.
 
 The three config JSONs have the shapes the platform writes (reference xgboost-algorithm §1–§2). File-mode
 channel data is the S3 objects under the channel's prefix with their relative key paths kept; objects are
-hardlinked from the object store (a copy only when linking fails, e.g. across filesystems). Pipe mode is
-emulated with a regular file ``<channel>_0`` holding what the FIFO
-would deliver: the channel's objects concatenated in key order.
+hardlinked from the object store (a copy only when linking fails, e.g. across filesystems). A Pipe-mode
+channel's objects are checked here and streamed through the FIFO ``<channel>_0`` while the algorithm runs
+(``service/execution/pipes.py``).
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ def _safe_join(root: Path, rel: str) -> Path | None:
     return root.joinpath(*parts)
 
 
-def _channel_objects(objects: ObjectStore, uri: str, data_type: str, role: str) -> list[tuple[str, str, str]]:
+def channel_objects(objects: ObjectStore, uri: str, data_type: str, role: str) -> list[tuple[str, str, str]]:
     """(bucket, key, relative path) of every object the channel delivers, in key order."""
     try:
         bucket, prefix = S3Uri.parse(uri)
@@ -254,14 +254,9 @@ def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -
                 f"Channel '{name}' uses a data source sagelocal does not support "
                 f"({', '.join(source) or 'none'}); use S3DataSource."
             )
-        items = _channel_objects(objects, s3["S3Uri"], s3.get("S3DataType", "S3Prefix"), role)
+        items = channel_objects(objects, s3["S3Uri"], s3.get("S3DataType", "S3Prefix"), role)
         if channels[name]["TrainingInputMode"] == "Pipe":
-            clear_path(layout.pipe_file(name))
-            with open(layout.pipe_file(name), "wb") as out:
-                for bucket, key, _ in items:
-                    with open(objects.object_path(bucket, key), "rb") as src:
-                        shutil.copyfileobj(src, out, 1 << 20)
-            continue
+            continue  # fed through a FIFO during training (service/execution/pipes.py)
         channel_dir = layout.channel_dir(name)
         make_folder(ml_root, channel_dir)
         for bucket, key, rel in items:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from support.builders import TUTORIAL_HYPERPARAMETERS as TUTORIAL
+from support.failures import assert_image_failure
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +92,9 @@ def test_silent_is_rejected_by_the_30_image(tmp_path, bank_data):
     root = layout(tmp_path / "ml", bank_data, TUTORIAL)
     result = train(root, "3.0-5")
     assert result.returncode == 1
-    assert (root / "output" / "failure").read_text() == "ClientError: Extraneous hyperparameter found: silent"
+    assert_image_failure(
+        (root / "output" / "failure").read_text(), "UserError", "Extraneous hyperparameter found: silent"
+    )
     assert "Reporting training FAILURE" in result.stdout
     assert not (root / "model" / "xgboost-model").exists()
 

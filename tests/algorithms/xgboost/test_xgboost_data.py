@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from support.failures import assert_image_failure, assert_image_failure_startswith
 
-from sagelocal.algorithms.xgboost import main
+from sagelocal.algorithms.xgboost import data, main
 
 HP = {"num_round": "2", "objective": "binary:logistic"}
 
@@ -45,9 +46,11 @@ def test_csv_without_content_type_fails_as_libsvm(ml_root, capsys):
     root = ml_root(HP, {"train": None}, {"train/train.csv": rows()})
     code, out, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure == (
-        "ClientError: First line '0,0,0,0.0\n...' of file 'train.csv' is not 'LIBSVM' format. "
-        "Please ensure the file is in 'LIBSVM' format."
+    assert_image_failure(
+        failure,
+        "UserError",
+        "First line '0,0,0,0.0\n...' of file 'train.csv' is not 'LIBSVM' format. "
+        "Please ensure the file is in 'LIBSVM' format.",
     )
     assert "Reporting training FAILURE" in out
     assert not (root / "model" / "xgboost-model").exists()
@@ -106,35 +109,39 @@ def test_empty_file_in_non_empty_channel_cannot_be_sniffed(ml_root, capsys):
     root = ml_root(HP, {"train": "csv"}, {"train/a.csv": rows(), "train/b.csv": ""})
     code, _, failure = run(root, "1.7-1", capsys)
     assert code == 1
-    assert failure == "ClientError: Could not determine delimiter on line :\nCould not determine delimiter"
+    assert_image_failure(
+        failure, "UserError", "Could not determine delimiter on line :\nCould not determine delimiter"
+    )
 
 
 def test_unloadable_csv(ml_root, capsys):
     root = ml_root(HP, {"train": "csv"}, {"train/train.csv": rows() + "1,2\n"})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure.startswith("ClientError: Failed to load csv data with exception:\n")
+    assert_image_failure_startswith(failure, "UserError", "Failed to load csv data with exception:\n")
 
 
 def test_unloadable_libsvm(ml_root, capsys):
     root = ml_root(HP, {"train": "libsvm"}, {"train/train": libsvm_rows() + "1 x\n"})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure.startswith("ClientError: Failed to load libsvm data with exception:\n")
+    assert_image_failure_startswith(failure, "UserError", "Failed to load libsvm data with exception:\n")
 
 
 def test_unloadable_parquet(ml_root, capsys):
     root = ml_root(HP, {"train": "parquet"}, {"train/train.parquet": b"not parquet at all"})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure.startswith("ClientError: Failed to load parquet data with exception:\n")
+    assert_image_failure_startswith(failure, "UserError", "Failed to load parquet data with exception:\n")
 
 
 def test_unloadable_recordio(ml_root, capsys):
     root = ml_root(HP, {"train": "recordio-protobuf"}, {"train/train.rec": b"\x01\x02\x03\x04garbage"})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure.startswith("ClientError: Failed to load recordio-protobuf data with exception:\n")
+    assert_image_failure_startswith(
+        failure, "UserError", "Failed to load recordio-protobuf data with exception:\n"
+    )
 
 
 # --- channel contents -----------------------------------------------------------------------------------
@@ -144,21 +151,25 @@ def test_hidden_file(ml_root, capsys):
     root = ml_root(HP, {"train": "csv"}, {"train/train.csv": rows(), "train/sub/.DS_Store": "x"})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure == "ClientError: Hidden file found in the data path! Remove that before training."
+    assert_image_failure(
+        failure, "UserError", "Hidden file found in the data path! Remove that before training."
+    )
 
 
 def test_empty_training_channel_names_the_container_path(ml_root, capsys):
     root = ml_root(HP, {"train": "csv"}, {})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure == "ClientError: No data in training channel path /opt/ml/input/data/train"
+    assert_image_failure(failure, "UserError", "No data in training channel path /opt/ml/input/data/train")
 
 
 def test_empty_validation_channel(ml_root, capsys):
     root = ml_root(HP, {"train": "csv", "validation": "csv"}, {"train/train.csv": rows()})
     code, _, failure = run(root, "1.7-1", capsys)
     assert code == 1
-    assert failure == "ClientError: No data in validation channel path /opt/ml/input/data/validation"
+    assert_image_failure(
+        failure, "UserError", "No data in validation channel path /opt/ml/input/data/validation"
+    )
 
 
 def test_data_without_labels(ml_root, capsys, tmp_path):
@@ -170,10 +181,12 @@ def test_data_without_labels(ml_root, capsys, tmp_path):
     root = ml_root(HP, {"train": "parquet"}, {"train/empty.parquet": buffer.getvalue()})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure == (
-        "ClientError: Got input data without labels. Please check the input data set. If training job is "
+    assert_image_failure(
+        failure,
+        "UserError",
+        "Got input data without labels. Please check the input data set. If training job is "
         "running on multiple instances, please switch to using single instance if number of records in the "
-        "data set is less than number of workers (16 * number of instance) in the cluster."
+        "data set is less than number of workers (16 * number of instance) in the cluster.",
     )
 
 
@@ -181,7 +194,23 @@ def test_missing_train_channel_is_a_bare_key_error(ml_root, capsys):
     root = ml_root(HP, {"validation": "csv"}, {"validation/v.csv": rows()})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure == "AlgorithmError: KeyError: 'SM_CHANNEL_TRAIN'"
+    # training.py::run_algorithm_mode reads os.environ["SM_CHANNEL_TRAIN"] before anything else.
+    assert_image_failure(failure, "KeyError", "'SM_CHANNEL_TRAIN'")
+    assert failure.startswith(
+        "framework error: \nTraceback (most recent call last):\n"
+        '  File "/miniconda3/lib/python3.10/site-packages/sagemaker_containers/_trainer.py", line 84, in train\n'
+        "    entrypoint()\n"
+        '  File "/miniconda3/lib/python3.10/site-packages/sagemaker_xgboost_container/training.py", line 102, in main\n'
+        "    train(framework.training_env())\n"
+        '  File "/miniconda3/lib/python3.10/site-packages/sagemaker_xgboost_container/training.py", line 98, in train\n'
+        "    run_algorithm_mode()\n"
+        '  File "/miniconda3/lib/python3.10/site-packages/sagemaker_xgboost_container/training.py", line 57, in '
+        "run_algorithm_mode\n"
+        "    train_path = os.environ[sm_env_constants.SM_CHANNEL_TRAIN]\n"
+        '  File "/miniconda3/lib/python3.10/os.py", line 680, in __getitem__\n'
+        "    raise KeyError(key) from None\n"
+        "KeyError: 'SM_CHANNEL_TRAIN'\n"
+    )
 
 
 def test_depth_three_rule_loads_subfolders_and_skips_deeper(ml_root, capsys):
@@ -335,3 +364,60 @@ def test_sm_env_is_computed_from_the_layout(ml_root):
     assert (
         layout.container_path(root / "input" / "data" / "train" / "a.csv") == "/opt/ml/input/data/train/a.csv"
     )
+
+
+# --- cells without a number (dmlc-core CSVParser::ParseBlock, include/dmlc/strtonum.h::ParseFloat) ----------
+
+
+@pytest.mark.parametrize(
+    ("cell", "value", "consumed"),
+    [
+        ("abc", 0.0, False),
+        ("", 0.0, False),
+        ("y_yes", 0.0, False),
+        ("infi", 0.0, False),
+        ("12abc", 12.0, True),
+        ("e", 0.0, True),  # ParseFloat takes the exponent marker even without digits: "education" reads 0
+        (" ", 0.0, True),
+        ("-", 0.0, True),
+        (".5", 0.5, True),
+        ("1e", 1.0, True),
+        ("2.5e2", 250.0, True),
+        ("-inf", float("-inf"), True),
+        ("Infinity", float("inf"), True),
+    ],
+)
+def test_parse_cell_reads_what_dmlc_parsefloat_reads(cell, value, consumed):
+    assert data.parse_cell(cell) == (value, consumed)
+    assert data.parse_cell("nan")[1] and data.parse_cell("NaN")[0] != data.parse_cell("NaN")[0]
+
+
+@pytest.mark.parametrize(
+    ("version", "unread"), [("0.90-1", 0.0), ("1.0-1", 0.0), ("1.2-1", None), ("1.7-1", None)]
+)
+def test_header_row_and_empty_cells_per_version(tmp_path, version, unread):
+    """XGBoost ≤ 1.0.0 (images 0.90-1 … 1.0-1) stores 0 for an empty or non-numeric feature cell; from 1.2.0
+    (dmlc/dmlc-core#605, "Don't push zero when value is missing in CSV parser") the cell is missing. The label
+    cell is the parsed number, 0 for a header. Checked against the PyPI wheels by test_xgboost_upstream.py."""
+    import numpy as np
+
+    from sagelocal.algorithms.xgboost.versions import VERSIONS
+
+    path = tmp_path / "train.csv"
+    path.write_text("label,a,b\n1,,7\n0,3,x\n")
+    loaded = data.load_csv([str(path)], ",", False, VERSIONS[version].unparsed_csv_cell)
+    assert loaded.labels.tolist() == [0.0, 1.0, 0.0]
+    expected = [[unread, unread], [unread, 7.0], [3.0, unread]]
+    got = [[None if np.isnan(v) else float(v) for v in row] for row in loaded.features]
+    assert got == expected
+
+
+def test_all_numeric_files_and_empty_cells_take_the_same_rule(tmp_path):
+    """Arrow reads an all-numeric file (empty cells are nulls there); the rule must not depend on the path."""
+    path = tmp_path / "train.csv"
+    path.write_text("1,,7\n,3,4\n")
+    zero = data.load_csv([str(path)], ",", False, "zero")
+    assert zero.labels.tolist() == [1.0, 0.0] and zero.features.tolist() == [[0.0, 7.0], [3.0, 4.0]]
+    missing = data.load_csv([str(path)], ",", False, "missing")
+    assert missing.labels.tolist() == [1.0, 0.0]
+    assert str(missing.features.tolist()) == "[[nan, 7.0], [3.0, 4.0]]"

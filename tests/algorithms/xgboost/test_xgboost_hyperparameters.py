@@ -94,15 +94,22 @@ def test_reference_messages(hps: dict[str, str], expected: str, version: str) ->
 
 
 @pytest.mark.parametrize("version", MODERN)
-def test_eval_metric_without_objective_is_a_clear_user_error(version: str) -> None:
-    # The real image dies with a bare KeyError: 'objective' (1.2-1+: any eval_metric; before: only with auc).
-    expected = (
+def test_eval_metric_without_objective_is_the_images_bare_key_error(version: str) -> None:
+    """``eval_metric_dep_validator`` reads ``dependencies["objective"]`` (1.2-1+: for any eval_metric; before:
+    only with auc), so the real image dies with a bare ``KeyError: 'objective'``; sagelocal raises the same and
+    carries its own clearer note for the log."""
+    from sagelocal.algorithms.xgboost.params import MissingObjective
+
+    with pytest.raises(KeyError) as info:
+        validate({"num_round": "1", "eval_metric": "auc"}, version)
+    assert isinstance(info.value, MissingObjective) and str(info.value) == "'objective'"
+    assert info.value.note == (
         "Hyperparameter eval_metric requires the objective hyperparameter to be set "
         "(the real image fails here with a bare KeyError: 'objective')."
     )
-    assert message({"num_round": "1", "eval_metric": "auc"}, version) == expected
     if VERSIONS[version].at_least("1.2-1"):
-        assert message({"num_round": "1", "eval_metric": "rmse"}, version) == expected
+        with pytest.raises(KeyError):
+            validate({"num_round": "1", "eval_metric": "rmse"}, version)
     else:
         assert validate({"num_round": "1", "eval_metric": "rmse"}, version)["eval_metric"] == ["rmse"]
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.failures import assert_image_failure, assert_image_failure_startswith
 
 from sagelocal.algorithms.xgboost import main
 
@@ -191,7 +192,50 @@ def test_early_stopping_needs_validation_from_13(ml_root, capsys):
 # --- checkpoints and intermediate models -----------------------------------------------------------------
 
 
-def test_checkpoints_are_written_and_training_resumes(ml_root, capsys):
+@pytest.mark.parametrize("version", ["0.90-1", "1.2-2"])
+def test_checkpoints_are_written_and_training_resumes_before_13(ml_root, capsys, version):
+    """0.90-1 … 1.2-2: ``checkpointing.SaveCheckpoint`` writes ``xgboost-checkpoint.<iteration>`` (keeping 5) and
+    ``load_checkpoint`` (regex ``^xgboost-checkpoint\\.[0-9]+$``) resumes from the newest."""
+    checkpoint = {"LocalPath": "/opt/ml/checkpoints", "S3Uri": "s3://bucket/checkpoints"}
+    root = ml_root(
+        {"num_round": "8", "objective": "binary:logistic"},
+        {"train": "csv"},
+        {"train/t.csv": rows()},
+        checkpoint,
+    )
+    code, _, _ = run(root, version, capsys)
+    assert code == 0
+    saved = sorted(os.listdir(root / "checkpoints"), key=lambda n: int(n.split(".")[1]))
+    assert saved == [f"xgboost-checkpoint.{i}" for i in range(3, 8)]
+
+    (root / "input" / "config" / "hyperparameters.json").write_text(
+        json.dumps({"num_round": "10", "objective": "binary:logistic"})
+    )
+    code, out, _ = run(root, version, capsys)
+    assert code == 0
+    assert "INFO] Checkpoint loaded from /opt/ml/checkpoints/xgboost-checkpoint.7\n" in out
+    assert "INFO] Resuming from iteration 8\n" in out
+    assert [line.split("\t")[0] for line in metric_lines(out)] == [
+        "[8]",
+        "[9]",
+    ]  # print_checkpointed_evaluation
+    with open(root / "model" / "xgboost-model", "rb") as f:
+        assert pickle.load(f).num_boosted_rounds() == 10
+
+
+@pytest.mark.parametrize(
+    ("version", "name"),
+    [
+        ("1.3-1", "xgboost-checkpoint_0.json"),
+        ("1.7-1", "xgboost-checkpoint_0.json"),
+        ("3.0-5", "xgboost-checkpoint_0.ubj"),
+    ],
+)
+def test_from_13_the_checkpoint_file_never_resumes(ml_root, capsys, version, name):
+    """1.3-1 on: XGBoost's ``TrainingCheckPoint(iterations=0, name="xgboost-checkpoint")`` saves once, after the
+    first round, as ``xgboost-checkpoint_0.json`` (``.ubj`` in XGBoost 3); the image's loader looks for
+    ``xgboost-checkpoint.<n>`` only, so a second job starts over (aws/sagemaker-xgboost-container ``callback.py``,
+    dmlc/xgboost ``python-package/xgboost/callback.py``)."""
     import xgboost as xgb
 
     checkpoint = {"LocalPath": "/opt/ml/checkpoints", "S3Uri": "s3://bucket/checkpoints"}
@@ -201,22 +245,16 @@ def test_checkpoints_are_written_and_training_resumes(ml_root, capsys):
         {"train/t.csv": rows()},
         checkpoint,
     )
-    code, _, _ = run(root, "3.0-5", capsys)
+    assert run(root, version, capsys)[0] == 0
+    assert os.listdir(root / "checkpoints") == [name]
+    saved = xgb.Booster()
+    saved.load_model(str(root / "checkpoints" / name))
+    assert saved.num_boosted_rounds() == 1
+    code, out, _ = run(root, version, capsys)
     assert code == 0
-    saved = sorted(os.listdir(root / "checkpoints"), key=lambda n: int(n.split(".")[1]))
-    assert saved == [f"xgboost-checkpoint.{i}" for i in range(3, 8)]
-
-    (root / "input" / "config" / "hyperparameters.json").write_text(
-        json.dumps({"num_round": "10", "objective": "binary:logistic"})
-    )
-    code, out, _ = run(root, "3.0-5", capsys)
-    assert code == 0
-    assert "INFO] Checkpoint loaded from /opt/ml/checkpoints/xgboost-checkpoint.7\n" in out
-    assert "INFO] Resuming from iteration 8\n" in out
-    assert [line.split("\t")[0] for line in metric_lines(out)] == ["[0]", "[1]"]
-    booster = xgb.Booster()
-    booster.load_model(str(root / "model" / "xgboost-model"))
-    assert booster.num_boosted_rounds() == 10
+    assert "Checkpoint loaded" not in out and "Resuming" not in out
+    assert [line.split("\t")[0] for line in metric_lines(out)][:2] == ["[0]", "[1]"]
+    assert sorted(os.listdir(root / "checkpoints")) == [name]
 
 
 def test_save_model_on_termination_survives_sigterm(ml_root, tmp_path):
@@ -300,7 +338,7 @@ def test_customer_error_during_training_is_a_client_error(ml_root, capsys):
     root = ml_root(hps, {"train": "csv"}, {"train/t.csv": text})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure.startswith("ClientError: ")
+    assert_image_failure_startswith(failure, "UserError", "")
     assert "label must be in [0, num_class)" in failure
 
 
@@ -309,7 +347,7 @@ def test_other_training_error_is_an_algorithm_error(ml_root, capsys):
     root = ml_root({"num_round": "2", "objective": "count:poisson"}, {"train": "csv"}, {"train/t.csv": text})
     code, _, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure.startswith("AlgorithmError: XGB train call failed with exception:\n ")
+    assert_image_failure_startswith(failure, "AlgorithmError", "XGB train call failed with exception:\n ")
     assert "PoissonRegression: label must be nonnegative" in failure
 
 
@@ -326,14 +364,17 @@ def test_072_rewords_label_errors(ml_root, capsys):
     )
 
 
-def test_unexpected_error_keeps_the_traceback_out_of_the_failure_file(ml_root, capsys):
+def test_unexpected_error_names_the_image_modules_never_the_host(ml_root, capsys, monkeypatch):
+    """Any exception reaches sagemaker-containers' generic handler: ``framework error`` and a traceback of the
+    image's modules; sagelocal's own traceback goes to the log only with SAGELOCAL_DEBUG."""
+    monkeypatch.delenv("SAGELOCAL_DEBUG", raising=False)
     root = ml_root({"num_round": "2"}, {"train": "csv"}, {"train/t.csv": rows()})
     (root / "input" / "config" / "hyperparameters.json").write_text("{not json")
     code, out, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure.startswith("AlgorithmError: JSONDecodeError: ")
-    assert "Traceback" not in failure
-    assert "Traceback (most recent call last):" in out
+    message = "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+    assert_image_failure(failure, "JSONDecodeError", message)
+    assert "sagelocal" not in failure and "sagelocal" not in out.split("Reporting training FAILURE")[1]
 
 
 def test_unknown_image_version(ml_root, capsys):
@@ -379,8 +420,58 @@ def test_dask_gpu_training_needs_a_gpu(ml_root, capsys):
     root = ml_root(hps, {"train": "libsvm"}, {"train/t": "1 0:1 1:2\n0 0:2 1:1\n"})
     code, _, failure = run(root, "1.7-1", capsys)
     assert code == 1
-    assert failure == (
-        "ClientError: Some configurations unsuitable for Dask GPU training were found: Dask training is only "
+    assert_image_failure(
+        failure,
+        "UserError",
+        "Some configurations unsuitable for Dask GPU training were found: Dask training is only "
         "available for `gpu_hist` training on GPU instances.. Dask training is only supported for CSV and "
-        "Parquet input."  # the image joins messages that end in "." with ". "
+        "Parquet input.",  # the image joins messages that end in "." with ". "
+    )
+
+
+# --- where the image's xgb.train fails and XGBoost 3 would not ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "fails"), [("1.3-1", False), ("1.5-1", True), ("1.7-1", True), ("3.0-5", True)]
+)
+def test_interaction_constraints_fail_from_15_as_the_image_fails(ml_root, capsys, version, fails):
+    """XGBoost ≥ 1.5 maps a list-valued interaction_constraints through the DMatrix's feature names
+    (``Booster._transform_interaction_constraints``); the image passes the validator's list and its CSV DMatrix
+    has no names, so ``train_job`` re-raises the ValueError (checked with the 1.3.3, 1.7.4 and 3.0.5 wheels)."""
+    hps = {"num_round": "2", "interaction_constraints": "[[1, 2]]", "tree_method": "exact"}
+    root = ml_root(hps, {"train": "csv"}, {"train/t.csv": rows()})
+    code, _, failure = run(root, version, capsys)
+    if not fails:
+        assert code == 0
+        return
+    assert code == 1
+    assert_image_failure(
+        failure,
+        "AlgorithmError",
+        "XGB train call failed with exception:\n Constrained features are not a subset of training data feature names",
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "native"),
+    [
+        ("1.2-1", "../src/gbm/gbtree.cc:459: Check failed: common::AllVisibleGPUs() >= 1 (0 vs. 1) : No visible GPU "
+         "is found for XGBoost."),
+        ("1.7-1", "../src/gbm/gbtree.cc:625: Check failed: common::AllVisibleGPUs() >= 1 (0 vs. 1) : No visible GPU "
+         "is found for XGBoost."),
+        ("3.0-5", "/workspace/src/tree/updater_gpu_hist.cu:847: Check failed: ctx_->Ordinal() >= 0 (-1 vs. 0) : Must "
+         "have at least one device"),
+    ],
+)  # fmt: skip
+def test_gpu_hist_on_a_cpu_instance_fails_as_the_images_xgboost(ml_root, capsys, version, native):
+    """The PyPI wheel each image installs, on a machine without a GPU (checked with 1.2.0, 1.7.4 and 3.0.5)."""
+    root = ml_root({"num_round": "2", "tree_method": "gpu_hist"}, {"train": "csv"}, {"train/t.csv": rows()})
+    code, _, failure = run(root, version, capsys)
+    assert code == 1
+    message = assert_image_failure_startswith(
+        failure, "AlgorithmError", "XGB train call failed with exception:\n ["
+    )
+    assert re.fullmatch(
+        r"XGB train call failed with exception:\n \[\d\d:\d\d:\d\d\] " + re.escape(native), message
     )

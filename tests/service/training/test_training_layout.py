@@ -106,14 +106,16 @@ def test_build_layout_missing_data_is_a_client_error(tmp_path: Path) -> None:
         build_layout(tmp_path / "ml", request(), objects)
 
 
-def test_build_layout_pipe_mode_concatenates(tmp_path: Path) -> None:
+def test_build_layout_leaves_pipe_channels_to_the_fifo_feeder(tmp_path: Path) -> None:
+    """A Pipe channel is checked here but gets no folder and no file: it is streamed through the FIFO
+    ``train_0`` during training (service/execution/pipes.py, tests/service/execution/test_pipes.py)."""
     objects = ObjectStore(StatePaths(tmp_path).objects)
     objects.create_bucket("bucket")
     objects.put_object("bucket", "data/train/a.csv", b"1,1\n")
-    objects.put_object("bucket", "data/train/b.csv", b"0,2\n")
     req = request(AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "Pipe"})
     build_layout(tmp_path / "ml", req, objects)
-    assert (tmp_path / "ml" / "input" / "data" / "train_0").read_bytes() == b"1,1\n0,2\n"
+    assert not (tmp_path / "ml" / "input" / "data" / "train_0").exists()
+    assert not (tmp_path / "ml" / "input" / "data" / "train").exists()
 
 
 def test_checkpoints_restored_before_and_saved_after(tmp_path: Path) -> None:
