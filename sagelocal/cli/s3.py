@@ -1,4 +1,5 @@
-"""``sagelocal s3 mb|cp|ls``: the local backend's object store (``$SAGELOCAL_HOME/s3``), aws-cli-like output."""
+"""``sagelocal s3 mb|cp|ls``: a backend's object store (``$SAGELOCAL_HOME/s3`` for local and docker, S3 for
+sagemaker), aws-cli-like output."""
 
 from datetime import datetime
 from pathlib import Path
@@ -8,6 +9,7 @@ import typer
 
 from sagelocal.backends import Backend, get_backend
 from sagelocal.cli.errors import EXIT_FAILED, EXIT_USAGE, CliFailure, err, handle_errors, operation
+from sagelocal.cli.train import BackendOption
 
 s3_app = typer.Typer(
     name="s3",
@@ -18,9 +20,9 @@ s3_app = typer.Typer(
 )
 
 
-def store() -> Backend:
-    """The backend whose object store the commands work on: the local one (the docker backend shares it)."""
-    return get_backend("local")
+def store(backend: str) -> Backend:
+    """The backend whose object store the commands work on (local and docker share one; sagemaker is S3)."""
+    return get_backend(backend)
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -38,11 +40,13 @@ def last_modified(value: datetime) -> str:
 
 @s3_app.command("mb")
 @handle_errors
-def make_bucket(uri: Annotated[str, typer.Argument(help="s3://bucket")]) -> None:
+def make_bucket(
+    uri: Annotated[str, typer.Argument(help="s3://bucket")], backend: BackendOption = "local"
+) -> None:
     """Create a bucket."""
     bucket, _ = split_uri(uri)
     with operation("CreateBucket"):
-        store().make_bucket(bucket)
+        store(backend).make_bucket(bucket)
     print(f"make_bucket: {bucket}")
 
 
@@ -53,9 +57,10 @@ def list_objects(
     recursive: Annotated[
         bool, typer.Option("--recursive", "-r", help="List every object under the prefix.")
     ] = False,
+    backend: BackendOption = "local",
 ) -> None:
     """List buckets, or the objects and common prefixes under s3://bucket/prefix."""
-    objects = store()
+    objects = store(backend)
     if uri is None or uri in ("s3://", "s3:"):
         with operation("ListBuckets"):
             buckets = objects.list_buckets()
@@ -93,9 +98,10 @@ def copy(
     content_type: Annotated[
         str | None, typer.Option("--content-type", help="Content-Type for uploads.")
     ] = None,
+    backend: BackendOption = "local",
 ) -> None:
     """Copy local→s3, s3→local or s3→s3, like `aws s3 cp`."""
-    objects = store()
+    objects = store(backend)
     src_s3, dst_s3 = source.startswith("s3://"), destination.startswith("s3://")
     if not src_s3 and not dst_s3:
         raise CliFailure("sagelocal s3 cp: one of SOURCE and DESTINATION must be an s3:// URI", EXIT_USAGE)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.failures import assert_image_failure
 from support.builders import csv_text as csv_rows
 
 from sagelocal.algorithms.xgboost.versions import VERSION_ENV
@@ -168,7 +169,7 @@ def test_failure_file_and_exit_code_match_a_process(
     assert (code, local_code) == (1, 1)
     failure = (root / "output" / "failure").read_text()
     assert failure == (local / "output" / "failure").read_text()
-    assert failure == "ClientError: Extraneous hyperparameter found: silent"
+    assert_image_failure(failure, "UserError", "Extraneous hyperparameter found: silent")
     assert any(line.endswith("Reporting training FAILURE") for line in lines)
 
 

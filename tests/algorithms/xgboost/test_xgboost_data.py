@@ -310,7 +310,7 @@ def test_sm_channel_train_outside_opt_ml_stays_in_the_job(ml_root, capsys, monke
     monkeypatch.setenv("SM_CHANNEL_TRAIN", str(secret))
     code, out, failure = run(root, "3.0-5", capsys)
     assert code == 1
-    assert failure == f"ClientError: No data in training channel path {secret}"
+    assert_image_failure(failure, "UserError", f"No data in training channel path {secret}")
     assert "sagelocal-secret" not in out
 
 
