@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.failures import assert_image_failure
 from support.builders import csv_text as csv_rows
+from support.failures import assert_image_failure
 
 from sagelocal.algorithms.xgboost.versions import VERSION_ENV
 from sagelocal.service import images
