@@ -445,3 +445,32 @@ def test_exactly_one_source(args: list[str]) -> None:
     assert one_line_error(evaluate(*args), code=2) == (
         "sagelocal evaluate: give exactly one of --endpoint, --job or --model."
     )
+
+
+def test_the_sagemaker_backend_downloads_the_artifact_and_scores_it_alike(
+    small_job: tuple[dict[str, Any], Path], sagelocal_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--backend sagemaker`` (boto3, here aimed at ``sagelocal serve``): the same output as the local backend
+    for the same model.tar.gz, fetched from the other side's S3."""
+    description, test_csv = small_job
+    local = evaluate("--job", "small-job", "--test", str(test_csv))
+    archive = LocalBackend().fetch_artifact(description["ModelArtifacts"]["S3ModelArtifacts"], Path())
+
+    import os
+
+    from sagelocal.backends.sagemaker import SageMakerBackend
+
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "SAGEMAKER_")):
+            monkeypatch.delenv(name)
+    for name, value in sagelocal_server.env.items():
+        monkeypatch.setenv(name, value)
+    remote = SageMakerBackend()
+    remote.make_bucket("evaluate-remote")
+    uri = remote.upload_input(archive, "s3://evaluate-remote/small")
+    result = evaluate("--backend", "sagemaker", "--model", uri, "--test", str(test_csv))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == local.stdout
+    assert result.stdout.startswith(SMALL_TABLE)
+    missing = evaluate("--backend", "sagemaker", "--model", uri + "-nope", "--test", str(test_csv))
+    assert one_line_error(missing) == f"NoSuchKey: The specified key does not exist: {uri}-nope"
