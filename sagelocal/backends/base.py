@@ -13,7 +13,7 @@ This module imports no backend; the registry in ``sagelocal.backends`` does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -257,4 +257,20 @@ class Backend(Protocol):
 
     def list_images(self) -> list[dict[str, str]]:
         """sagelocal's training images, each ``{"tag", "version", "build", "current", "id", "size"}``."""
+        ...
+
+    # --- model evaluation (``sagelocal evaluate``) ---------------------------------------------------------
+
+    def invoke_model_artifact(
+        self,
+        model_data: str,
+        image_uri: str,
+        bodies: Iterable[bytes],
+        content_type: str | None = "text/csv",
+        accept: str | None = "text/csv",
+    ) -> Iterator[bytes]:
+        """Answer each body as ``POST /invocations`` of ``image_uri``'s container serving the model.tar.gz
+        ``model_data`` (an ``s3://`` URI of this backend's storage, downloaded first where it is remote, or a
+        local file), scored on this machine by the algorithm's serving code. A 4xx/5xx answer raises
+        BackendError with the image's status and message."""
         ...

@@ -4,13 +4,14 @@ only in the service's runner (and in building images, which only ``docker`` uses
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from sagelocal import config
 from sagelocal.algorithms.xgboost.versions import image_uri_for
 from sagelocal.aws.refs import S3Uri
+from sagelocal.backends.artifact_model import invoke_archive
 from sagelocal.backends.base import BackendError, Bucket, Log, ObjectPage, StoredObject
 from sagelocal.backends.waiting import wait_until_ended, wait_until_endpoint_settled
 from sagelocal.service.service import Emulator
@@ -219,3 +220,16 @@ class EmulatedBackend:
         return (
             f"The {self.name} backend runs the algorithm without an image; images are for --backend docker."
         )
+
+    # --- model evaluation ---
+
+    def invoke_model_artifact(
+        self,
+        model_data: str,
+        image_uri: str,
+        bodies: Iterable[bytes],
+        content_type: str | None = "text/csv",
+        accept: str | None = "text/csv",
+    ) -> Iterator[bytes]:
+        archive = self.fetch_artifact(model_data, Path()) if model_data.startswith("s3://") else Path(model_data)
+        yield from invoke_archive(archive, image_uri, bodies, content_type, accept, where=model_data)

@@ -18,7 +18,7 @@ import contextlib
 import functools
 import ipaddress
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -627,6 +627,29 @@ class SageMakerBackend:
 
     def list_images(self) -> list[dict[str, str]]:
         raise BackendError(NO_IMAGES)
+
+    # --- model evaluation ----------------------------------------------------------------------------------
+
+    def invoke_model_artifact(
+        self,
+        model_data: str,
+        image_uri: str,
+        bodies: Iterable[bytes],
+        content_type: str | None = "text/csv",
+        accept: str | None = "text/csv",
+    ) -> Iterator[bytes]:
+        """The artifact is downloaded from S3 and scored on this machine: SageMaker itself scores a model only
+        behind an endpoint or in a transform job."""
+        import tempfile
+
+        from sagelocal.backends.artifact_model import invoke_archive
+
+        with tempfile.TemporaryDirectory(prefix="sagelocal-artifact-") as scratch:
+            if model_data.startswith("s3://"):
+                archive = self.fetch_artifact(model_data, Path(scratch))
+            else:
+                archive = Path(model_data)
+            yield from invoke_archive(archive, image_uri, bodies, content_type, accept, where=model_data)
 
 
 def _strip(response: dict[str, Any]) -> dict[str, Any]:

@@ -54,6 +54,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "group",
         "Build and list sagelocal's XGBoost training images.",
     ),
+    "evaluate": (
+        "sagelocal.cli.evaluate",
+        "evaluate",
+        "command",
+        "Predict a labelled test set and print the tutorial's classification table, metrics and plots.",
+    ),
 }
 
 
