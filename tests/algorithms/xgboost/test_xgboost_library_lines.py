@@ -502,7 +502,11 @@ def test_tables_match_each_images_xgboost(ml_root, capsys, tmp_path, release, ve
     probe = subprocess.run(
         [str(python), "-c", PROBE, json.dumps(params), "1" if feval else "0"], capture_output=True, text=True
     )
-    real = [line for line in plain((probe.stdout + probe.stderr).splitlines()) if line and "py:" not in line and "warnings.warn(" not in line]
+    real = [
+        line
+        for line in plain((probe.stdout + probe.stderr).splitlines())
+        if line and "py:" not in line and "warnings.warn(" not in line
+    ]
     hps = {k: str(v) for k, v in params.items()}
     hps["num_round"] = "2"
     if feval:
