@@ -426,13 +426,11 @@ def train_job(
         callbacks.append(
             _make_training_checkpoint(ctx, iteration) if new_api else _make_checkpointer(ctx, iteration)
         )
+    _termination_lines(ctx, cfg)
     if cfg.save_model_on_termination and version.at_least("1.0-1"):
         os.makedirs(ctx.model_dir, exist_ok=True)
-        _termination_lines(ctx, cfg)
         callbacks.append(_make_intermediate_saver(ctx))
         install_sigterm_handler(ctx.model_dir, log)
-    else:
-        _termination_lines(ctx, cfg)
 
     early_stop = _early_stopping(cfg, version, builtin, custom, tuning, dval is not None, evals, log)
     if early_stop is not None:
