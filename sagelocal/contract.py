@@ -45,6 +45,12 @@ HYPERPARAMETERS_FILE = "hyperparameters.json"
 INPUT_DATA_CONFIG_FILE = "inputdataconfig.json"
 RESOURCE_CONFIG_FILE = "resourceconfig.json"
 CHECKPOINT_CONFIG_FILE = "checkpointconfig.json"
+#: What the platform writes for a request's DebugHookConfig, ProfilerConfig and TensorBoardOutputConfig (read by
+#: smdebug in the images that have it: ``smdebug/core/config_constants.py``, ``profiler_constants.py``).
+DEBUG_HOOK_CONFIG_FILE = "debughookconfig.json"
+PROFILER_CONFIG_FILE = "profilerconfig.json"
+TENSORBOARD_CONFIG_FILE = "tensorboardoutputconfig.json"
+DEBUGGER_CONFIG_FILES = (DEBUG_HOOK_CONFIG_FILE, PROFILER_CONFIG_FILE, TENSORBOARD_CONFIG_FILE)
 
 #: The hostname SageMaker gives the first (locally: only) training host; resourceconfig.json names it too.
 FIRST_HOST = "algo-1"
@@ -62,6 +68,8 @@ class Layout:
     input_data_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     resource_config: dict[str, Any] = field(default_factory=dict)
     checkpoint_config: dict[str, Any] = field(default_factory=dict)
+    #: DEBUGGER_CONFIG_FILES name -> document, for the request's Debugger/Profiler/TensorBoard configs
+    debugger_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # --- paths ------------------------------------------------------------------------------------
 
@@ -200,6 +208,8 @@ class Layout:
         }
         if self.checkpoint_config:
             files[self.checkpoint_config_file] = self.checkpoint_config
+        for name, document in self.debugger_configs.items():
+            files[self.config_dir / name] = document
         for path, document in files.items():
             clear_path(path)
             path.write_text(json.dumps(document))
@@ -336,6 +346,9 @@ def read_layout(ml_root: str | os.PathLike[str]) -> Layout:
         local_path = layout.checkpoint_config.get("LocalPath")
         if isinstance(local_path, str):
             layout.checkpoint_config["LocalPath"] = str(layout.resolve(local_path))
+    for name in DEBUGGER_CONFIG_FILES:
+        if (layout.config_dir / name).is_file():
+            layout.debugger_configs[name] = _read_json(layout.config_dir / name, {})
     return layout
 
 

@@ -149,7 +149,16 @@ def _line_buffer_stdout() -> None:
 
 def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, str]) -> None:
     from sagelocal.algorithms.xgboost import channels, hyperparameters
+    from sagelocal.algorithms.xgboost.debugger import Debugger
 
+    debugger = Debugger(
+        version,
+        log,
+        host=str(layout.resource_config.get("current_host") or FIRST_HOST),
+        configs=dict(layout.debugger_configs),
+        has_checkpoint_config=bool(layout.checkpoint_config),
+    )
+    debugger.on_import()  # training.py imports algorithm_mode.train, which imports smdebug
     log.info("Imported framework sagemaker_xgboost_container.training")
     for key, value in layout.hyperparameters.items():
         try:
@@ -175,7 +184,9 @@ def _run(layout: Layout, version: ImageVersion, log: Log, environ: Mapping[str, 
     with at("ch"):
         channels.validate_channels(layout.input_data_config, version)
     with at("dm"):
-        _load_channels(layout, version, log, env, train_path, val_path, validated, cfg, hosts, model_dir)
+        _load_channels(
+            layout, version, log, env, train_path, val_path, validated, cfg, hosts, model_dir, debugger
+        )
 
 
 def _load_channels(
@@ -189,6 +200,7 @@ def _load_channels(
     cfg: Any,
     hosts: list[str],
     model_dir: str,
+    debugger: Any = None,
 ) -> None:
     """``sagemaker_train`` after validation: the data checks and loading, then ``train_job``."""
     from sagelocal.algorithms.xgboost import channels, data, pipes
@@ -259,6 +271,7 @@ def _load_channels(
         checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
         container_path=name_of,
         output_data_dir=env["SM_OUTPUT_DATA_DIR"],
+        debugger=debugger,
     )
     combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
     if combined is not None:

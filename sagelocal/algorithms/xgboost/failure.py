@@ -52,8 +52,7 @@ def image_traceback(version: ImageVersion, error: BaseException) -> str:
     site = getattr(error, "site", None)
     if isinstance(error, KeyError) and str(error) == "'SM_CHANNEL_TRAIN'":
         site = "chan"
-    root = f"/miniconda3/lib/python{version.python}"
-    packages = f"{root}/site-packages"
+    packages = version.site_packages
 
     def frame(path: str, line: int, function: str, code: str) -> str:
         return f'  File "{path}", line {line}, in {function}\n    {code}\n'
@@ -74,7 +73,7 @@ def image_traceback(version: ImageVersion, error: BaseException) -> str:
     if site == "chan":
         body = ours("chan", training, "run_algorithm_mode")
         body += frame(
-            f"{root}/os.py",
+            f"{packages.rsplit('/', 1)[0]}/os.py",
             _OS_GETITEM_LINE.get(version.python, 680),
             "__getitem__",
             "raise KeyError(key) from None",

@@ -51,6 +51,7 @@ class TrainingConfig:
     compat_notes: list[str] = field(
         default_factory=list
     )  # how the params were adapted to the installed XGBoost 3
+    given: tuple[str, ...] = ()  # the validated hyperparameter names, as the image's ``train_cfg`` holds them
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -223,6 +224,7 @@ def training_config(hyperparameters: Mapping[str, Any], version: ImageVersion) -
         use_dask_gpu_training=_given_or_default(hps, "use_dask_gpu_training") == "true",
         silent=hps.get("silent"),
         compat_notes=notes,
+        given=tuple(hps),
     )
 
     params: dict[str, Any] = {}

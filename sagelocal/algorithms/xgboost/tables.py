@@ -306,3 +306,199 @@ NO_GPU_ERRORS = {
 #: job fails (``ValueError`` re-raised by ``train_job`` as an AlgorithmError).
 INTERACTION_CONSTRAINTS_BY_NAME_SINCE = "1.5-1"
 INTERACTION_CONSTRAINTS_ERROR = "Constrained features are not a subset of training data feature names"
+
+# ---- what the images' libraries print besides the container's own lines (notices.py, debugger.py)
+
+#: The parameters each image leaves in the dict it passes to ``xgb.train`` although XGBoost has no such
+#: parameter, so that XGBoost ≥ 1.0 names them in its unused-parameter warning (``algorithm_mode/train.py``:
+#: ``csv_weights`` is read with ``.get`` on every branch; ``num_round`` is popped from 1.2-1, and
+#: ``early_stopping_rounds`` and ``_tuning_objective_metric`` from 1.2-2). ``silent`` is a parameter the
+#: 1.0-1 validator accepts and XGBoost 1.0.0 reports unused; the later validators reject it.
+LEFT_IN_PARAMS: tuple[str | Item[str], ...] = (
+    "csv_weights",
+    Item("num_round", until="1.2-1"),
+    Item("early_stopping_rounds", until="1.2-2"),
+    Item("_tuning_objective_metric", until="1.2-2"),
+    Item("silent", until="1.2-1"),
+)
+
+
+@dataclass(frozen=True)
+class UnusedParametersNotice:
+    """XGBoost's ``LearnerConfiguration::ValidateParameters`` warning, as each image's library prints it (run
+    with each PyPI wheel: ``xgb.train({"csv_weights": 1, "num_round": 3, "silent": 0, …}, …)``). The names
+    are sorted; from 1.5 they are quoted."""
+
+    location: str  # ``learner.cc:<line>`` as the wheel's LOG(WARNING) prints it
+    quoted: bool
+    verb: str  # "might not be used" / "are not used"
+    trailer: tuple[str, ...]  # the explanation lines after the list (blank lines dropped, as CloudWatch does)
+
+
+_MAY_BE_WRONG_1_0 = (
+    "  This may not be accurate due to some parameters are only used in language bindings but",
+    "  passed down to XGBoost core.  Or some parameters are not used but slip through this",
+    "  verification. Please open an issue if you find above cases.",
+)
+#: Keyed by the image's XGBoost (0.90 has no such check).
+UNUSED_PARAMETERS_NOTICES: dict[str, UnusedParametersNotice] = {
+    "1.0.0": UnusedParametersNotice(
+        "/workspace/src/learner.cc:328", False, "might not be used", _MAY_BE_WRONG_1_0
+    ),
+    "1.2.0": UnusedParametersNotice("../src/learner.cc:516", False, "might not be used", _MAY_BE_WRONG_1_0),
+    "1.3.3": UnusedParametersNotice("../src/learner.cc:541", False, "might not be used", _MAY_BE_WRONG_1_0),
+    "1.5.2": UnusedParametersNotice(
+        "../src/learner.cc:576",
+        True,
+        "might not be used",
+        (
+            "  This could be a false alarm, with some parameters getting used by language bindings but",
+            "  then being mistakenly passed down to XGBoost core, or some parameter actually being used",
+            "  but getting flagged wrongly here. Please open an issue if you find any such cases.",
+        ),
+    ),
+    "1.7.4": UnusedParametersNotice("../src/learner.cc:767", True, "are not used", ()),
+    "3.0.5": UnusedParametersNotice("/workspace/src/learner.cc:738", True, "are not used", ()),
+}
+
+#: XGBoost 1.3 and 1.5 warn, at the first evaluation of a booster with no ``eval_metric``, that the default
+#: metric of some objectives changed (``LearnerImpl::EvalOneIter``): location, then objective -> (release that
+#: changed it, old metric, new metric). Checked with the 1.3.3 and 1.5.2 wheels; 1.7.4 prints nothing.
+DEFAULT_METRIC_NOTICES: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
+    "1.3.3": (
+        "../src/learner.cc:1061",
+        {
+            "binary:logistic": ("1.3.0", "error", "logloss"),
+            "multi:softmax": ("1.3.0", "merror", "mlogloss"),
+            "multi:softprob": ("1.3.0", "merror", "mlogloss"),
+        },
+    ),
+    "1.5.2": (
+        "../src/learner.cc:1115",
+        {
+            "binary:logistic": ("1.3.0", "error", "logloss"),
+            "binary:logitraw": ("1.4.0", "auc", "logloss"),
+            "multi:softmax": ("1.3.0", "merror", "mlogloss"),
+            "multi:softprob": ("1.3.0", "merror", "mlogloss"),
+        },
+    ),
+}
+
+#: ``xgb.train(feval=…)`` in XGBoost 1.6 … 1.7 (``training.py::_configure_custom_metric``, a
+#: ``warnings.warn`` at line 39 of the 1.7.4 wheel): the 1.7-1 image passes ``feval=configured_feval``, which
+#: is set when the job asks for a metric the container computes itself (``metrics/custom_metrics.py``).
+FEVAL_DEPRECATIONS: dict[str, tuple[int, str]] = {
+    "1.7.4": (
+        39,
+        "`feval` is deprecated, use `custom_metric` instead.  They have different behavior when custom "
+        "objective is also used.See https://xgboost.readthedocs.io/en/latest/tutorials/custom_metric_obj.html "
+        "for details on the `custom_metric`.",
+    ),
+}
+
+#: Where XGBoost ≥ 2.1 warns that a model file name without ``.json``/``.ubj``/``.deprecated`` gets UBJSON
+#: (``c_api.cc`` of the 3.0.5 wheel), and the frame Python's ``warnings`` names: XGBoost warns with
+#: ``stacklevel=3``, i.e. at the image's line that called ``save_model`` (v3.0-5 tag:
+#: ``algorithm_mode/train.py`` for the final models, ``checkpointing.py`` for ``save_model_on_termination``).
+UBJSON_SAVE_NOTICES: dict[str, str] = {
+    "3.0.5": "/workspace/src/c_api/c_api.cc:1427: Saving model in the UBJSON format as default.  You can use "
+    "file extension: `json`, `ubj` or `deprecated` to choose between formats.",
+}
+#: site -> (module under site-packages, line, source line) of the image's ``save_model`` calls (v3.0-5).
+UBJSON_SAVE_SITES: dict[str, tuple[str, int, str]] = {
+    "final": ("sagemaker_xgboost_container/algorithm_mode/train.py", 480, "bst.save_model(model_location)"),
+    "fold": (
+        "sagemaker_xgboost_container/algorithm_mode/train.py",
+        485,
+        "bst[fold].save_model(model_location)",
+    ),
+    "intermediate": ("sagemaker_xgboost_container/checkpointing.py", 428, "model.save_model(tf.name)"),
+}
+#: XGBoost 3 routes its C++ warnings through ``warnings.warn(…, stacklevel=3)``: the unused-parameter warning
+#: names the ``bst.update`` line of ``xgboost/training.py`` (3.0.5 wheel).
+XGBOOST3_UPDATE_SITE = ("xgboost/training.py", 183, "bst.update(dtrain, iteration=i, fobj=obj)")
+
+# ---- smdebug (the Debugger hook, 0.90-2 … 1.7-1)
+
+#: The smdebug release each image installs (``requirements.txt`` up to 1.2-2; from 1.3-1
+#: ``docker/<v>/final/Dockerfile.cpu``: ``pip install git+https://github.com/awslabs/sagemaker-debugger.git@1.0.29``).
+#: 0.90-1 has no smdebug; 3.0-5 comments ``add_debugging`` out.
+SMDEBUG_RELEASES: dict[str, str] = {
+    "0.90-2": "0.4.13",
+    "1.0-1": "1.0.10",
+    "1.2-1": "1.0.7",
+    "1.2-2": "1.0.10",
+    "1.3-1": "1.0.29",
+    "1.5-1": "1.0.29",
+    "1.7-1": "1.0.29",
+}
+
+
+@dataclass(frozen=True)
+class SmdebugSites:
+    """``filename:lineno`` of each smdebug log call in a release (github.com/awslabs/sagemaker-debugger at the
+    release's tag). A message that spans lines has two: its argument's line, which Python ≤ 3.7 reports, and
+    the call's first line, which Python ≥ 3.8 reports. ``None``: the release does not log it at INFO."""
+
+    rule_stop: str | None  # core/access_layer/utils.py, at import: RULE_JOB_STOP_SIGNAL_FILENAME
+    profiler: str | None  # profiler/profiler_config_parser.py::_log_new_message
+    profiler_at_import: bool  # 1.0.29's xgboost hook module builds the config parser on import
+    json_config: str
+    tensorboard: tuple[str, str]
+    saving: str
+    state_store: str | None
+    monitoring: tuple[str, str]
+    writing: str | None
+    not_first: tuple[str, str] | None  # "Unsupported Distributed Training Strategy Detected" (WARNING)
+
+
+SMDEBUG_SITES: dict[str, SmdebugSites] = {
+    "0.4.13": SmdebugSites(
+        None,
+        None,
+        False,
+        "json_config.py:90",
+        ("hook.py:151", "hook.py:150"),
+        "hook.py:196",
+        None,
+        ("hook.py:325", "hook.py:324"),
+        None,
+        None,
+    ),
+    "1.0.7": SmdebugSites(
+        "utils.py:27",
+        "profiler_config_parser.py:102",
+        False,
+        "json_config.py:91",
+        ("hook.py:199", "hook.py:198"),
+        "hook.py:253",
+        "state_store.py:77",
+        ("hook.py:413", "hook.py:412"),
+        "hook.py:476",
+        ("hook.py:480", "hook.py:479"),
+    ),
+    "1.0.10": SmdebugSites(
+        "utils.py:27",
+        "profiler_config_parser.py:102",
+        False,
+        "json_config.py:91",
+        ("hook.py:201", "hook.py:200"),
+        "hook.py:255",
+        "state_store.py:77",
+        ("hook.py:423", "hook.py:422"),
+        "hook.py:486",
+        ("hook.py:490", "hook.py:489"),
+    ),
+    "1.0.29": SmdebugSites(
+        "utils.py:28",
+        "profiler_config_parser.py:111",
+        True,
+        "json_config.py:92",
+        ("hook.py:207", "hook.py:206"),
+        "hook.py:259",
+        "state_store.py:77",
+        ("hook.py:428", "hook.py:427"),
+        "hook.py:491",
+        ("hook.py:495", "hook.py:494"),
+    ),
+}

@@ -13,6 +13,7 @@ import re
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from sagelocal.algorithms.xgboost.errors import AlgorithmError, UserError
 from sagelocal.algorithms.xgboost.hyperparameters import TrainingConfig
 from sagelocal.algorithms.xgboost.logs import Log, metric_line
 from sagelocal.algorithms.xgboost.model import MODEL_NAME, write_model
+from sagelocal.algorithms.xgboost.notices import LibraryNotices
 from sagelocal.algorithms.xgboost.tables import XGBOOST_MAXIMIZE_METRICS, metric_lists
 from sagelocal.algorithms.xgboost.versions import ImageVersion
 
@@ -96,6 +98,8 @@ class JobContext:
     container_path: Any = str  # callable: host path -> container path, for log lines
     verbose_native: bool = True  # 0.72: print XGBoost's C++ "tree pruning end" lines (silent=0)
     extra: dict[str, Any] = field(default_factory=dict)
+    debugger: Any = None  # debugger.Debugger: the smdebug hook lines (0.90-2 … 1.7-1)
+    notices: LibraryNotices | None = None  # the warnings of the image's XGBoost (set by train_job)
 
 
 # --- parameters --------------------------------------------------------------------------------------------
@@ -285,14 +289,17 @@ def _make_training_checkpoint(ctx: JobContext, iterations: int) -> Any:
     return TrainingCheckPoint()
 
 
-def _make_intermediate_saver(ctx: JobContext) -> Any:
+def _make_intermediate_saver(ctx: JobContext, name: str = MODEL_NAME) -> Any:
     base = _callbacks_base()
     fmt = ctx.version if ctx.version.serialization == "ubjson" else _BINARY_OF[ctx.version.name]
-    path = os.path.join(ctx.model_dir, MODEL_NAME)
+    path = os.path.join(ctx.model_dir, name)
+    notices = ctx.notices
 
     class IntermediateSaver(base):  # type: ignore[misc, valid-type]
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
             write_model(model, fmt, path)
+            if notices is not None:
+                notices.ubjson_save("intermediate")
             return False
 
     return IntermediateSaver()
@@ -376,14 +383,18 @@ def train_job(
     saves ``xgboost-model-<i>`` and ``predictions.csv``). ``dtrain_val`` holds train + validation rows."""
 
     version, log = ctx.version, ctx.log
-    is_3 = version.name == "3.0-5"
-    if is_3:
+    if ctx.notices is None:
+        ctx.notices = LibraryNotices(version, log)
+    if version.debug_lines:
         log.info("TRAIN_JOB_DEBUG: Received is_master=True")
         log.line("TRAIN_JOB_DEBUG: Received is_master=True")
 
     params, builtin, custom, tuning = build_params(cfg, version, log)
     treebuild.resolve_tree_method(params, version, int(dtrain.num_row()), log)
 
+    # 0.90-2 … 1.2-1 call add_debugging before logging the matrix sizes; 1.2-2 on, per model in train_job's try
+    hook_first = not version.at_least("1.2-2")
+    early_hook = _debug_hook(ctx) if hook_first else None
     if not version.legacy:
         if version.at_least("1.2-1"):
             log.info(f"Train matrix has {dtrain.num_row()} rows and {dtrain.num_col()} columns")
@@ -415,26 +426,31 @@ def train_job(
         callbacks.append(
             _make_training_checkpoint(ctx, iteration) if new_api else _make_checkpointer(ctx, iteration)
         )
-    sigterm_text = "true" if cfg.save_model_on_termination else "false"
-    if is_3:
-        log.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={sigterm_text}, is_master=True")
+    _termination_lines(ctx, cfg)
     if cfg.save_model_on_termination and version.at_least("1.0-1"):
-        if is_3:
-            log.info("CALLBACK_ADDING: Adding SaveIntermediateModelCallBack on master")
         os.makedirs(ctx.model_dir, exist_ok=True)
         callbacks.append(_make_intermediate_saver(ctx))
         install_sigterm_handler(ctx.model_dir, log)
-    elif is_3:
-        log.info(f"CALLBACK_SKIPPING save_model_on_termination={sigterm_text}, is_master=True)")
 
     early_stop = _early_stopping(cfg, version, builtin, custom, tuning, dval is not None, evals, log)
     if early_stop is not None:
         callbacks.append(early_stop)
+    hook = early_hook if hook_first else _debug_hook(ctx)
+    if hook is not None:
+        callbacks.append(hook)
 
     feval = metrics_mod.make_custom_metric(version, custom)
     _fail_as_the_image(cfg, version)
     booster, _ = _boost(
-        params, dtrain, evals, cfg.num_round - iteration, callbacks, feval, version, xgb_model
+        params,
+        dtrain,
+        evals,
+        cfg.num_round - iteration,
+        callbacks,
+        feval,
+        version,
+        xgb_model,
+        _notice(ctx, cfg),
     )
 
     if version.legacy and early_stop is not None and booster.num_boosted_rounds() < cfg.num_round:
@@ -444,13 +460,59 @@ def train_job(
         log.line(best_line)
 
     os.makedirs(ctx.model_dir, exist_ok=True)
-    if is_3:
-        log.info(f"FINAL_MODEL_DEBUG: is_master=True, model_dir={ctx.container_path(ctx.model_dir)}")
-        log.line(f"FINAL_MODEL_DEBUG: is_master=True, model_dir={ctx.container_path(ctx.model_dir)}")
-        log.info("FINAL_MODEL_SAVE: Saving final model as master")
-        log.line("FINAL_MODEL_SAVE: Saving final model as master")
+    _final_model_lines(ctx)
     write_model(booster, version, os.path.join(ctx.model_dir, MODEL_NAME))
+    ctx.notices.ubjson_save("final")
     return booster
+
+
+def _debug_hook(ctx: JobContext) -> Any | None:
+    """``callback.add_debugging`` (0.90-2 … 1.7-1): the hook's creation lines, and its callback."""
+    return ctx.debugger.add_debugging() if ctx.debugger is not None else None
+
+
+def _termination_lines(ctx: JobContext, cfg: TrainingConfig) -> None:
+    """3.0-5's ``get_callbacks`` diagnostics, printed for the job and for every k-fold model."""
+    if not ctx.version.debug_lines:
+        return
+    text = "true" if cfg.save_model_on_termination else "false"
+    ctx.log.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={text}, is_master=True")
+    if cfg.save_model_on_termination:
+        ctx.log.info("CALLBACK_ADDING: Adding SaveIntermediateModelCallBack on master")
+    else:
+        ctx.log.info(f"CALLBACK_SKIPPING save_model_on_termination={text}, is_master=True)")
+
+
+def _final_model_lines(ctx: JobContext) -> None:
+    """3.0-5's ``train_job`` before it saves the model(s): each line logged and printed."""
+    if not ctx.version.debug_lines:
+        return
+    model_dir = ctx.container_path(ctx.model_dir)
+    debug = f"FINAL_MODEL_DEBUG: is_master=True, model_dir={model_dir}"
+    for text in (debug, "FINAL_MODEL_SAVE: Saving final model as master"):
+        ctx.log.info(text)
+        ctx.log.line(text)
+
+
+#: (before the first round: given the params; when ``xgb.train`` is called: given the feval)
+Announcements = tuple[Callable[[dict[str, Any]], None], Callable[[Any], None]]
+
+
+def _notice(ctx: JobContext, cfg: TrainingConfig) -> Announcements:
+    """What ``_boost`` prints, as the image's ``xgb.train`` call did, before the first metric line."""
+    notices = ctx.notices
+
+    def before(params: dict[str, Any]) -> None:
+        if notices is None:
+            return
+        notices.unused_parameters(cfg.given)
+        notices.default_metric(str(params.get("objective", "reg:squarederror")), "eval_metric" in params)
+
+    def at_call(feval: Any) -> None:
+        if notices is not None and feval is not None:
+            notices.feval_deprecated()
+
+    return before, at_call
 
 
 def _fail_as_the_image(cfg: TrainingConfig, version: ImageVersion) -> None:
@@ -477,17 +539,24 @@ def _boost(
     feval: Any,
     version: ImageVersion,
     xgb_model: str | None = None,
+    notices: Announcements | None = None,
 ) -> Any:
+    """The loop of ``xgb.train``. ``notices``: what the image's library printed when the call began and before
+    its first round (:func:`_notice`)."""
     import xgboost as xgb
 
     params = dict(params)
     try:
+        if notices is not None:
+            notices[1](feval)
         sampler = treebuild.row_sampler(params, version, dtrain)
         booster = xgb.Booster(params, [dtrain] + [d for d, _ in evals], model_file=xgb_model)
         container = xgb.callback.CallbackContainer(
             [_in_order(callbacks, version)], metric=feval, output_margin=metrics_mod.receives_margin(version)
         )
         booster = container.before_training(booster)
+        if notices is not None and num_rounds > 0:
+            notices[0](params)
         for i in range(num_rounds):
             if container.before_iteration(booster, i, dtrain, evals):
                 break
@@ -542,6 +611,7 @@ def _cross_validate(
     probability = np.zeros((rows, repeats))
     seen = np.zeros(rows, dtype=int)
     histories: list[Any] = []
+    boosters: list[Any] = []
     feval = metrics_mod.make_custom_metric(version, custom)
     os.makedirs(ctx.model_dir, exist_ok=True)
     full_watchlist = [(dtrain, "train")] + ([(dval, "validation")] if dval is not None else [])
@@ -553,15 +623,25 @@ def _cross_validate(
         evals = (
             full_watchlist if version.at_least("1.7-1") else [(fold_train, "train"), (fold_val, "validation")]
         )
+        # get_callbacks(fold=…) and add_debugging run for every model, before its "Train cross validation" line
         callbacks: list[Any] = [_make_monitor(ctx, custom, 0)]
+        _termination_lines(ctx, cfg)
+        if cfg.save_model_on_termination:
+            callbacks.append(_make_intermediate_saver(ctx, f"{MODEL_NAME}-{fold}"))
+            install_sigterm_handler(ctx.model_dir, log)
         stop = _early_stopping(cfg, version, builtin, custom, tuning, True, evals, log)
         if stop is not None:
             callbacks.append(stop)
+        hook = _debug_hook(ctx)
+        if hook is not None:
+            callbacks.append(hook)
         log.info(f"Train cross validation fold {fold % kfold + 1}")
         _fail_as_the_image(cfg, version)
-        booster, history = _boost(params, fold_train, evals, cfg.num_round, callbacks, feval, version)
+        booster, history = _boost(
+            params, fold_train, evals, cfg.num_round, callbacks, feval, version, notices=_notice(ctx, cfg)
+        )
         histories.append(history)
-        write_model(booster, version, os.path.join(ctx.model_dir, f"{MODEL_NAME}-{fold}"))
+        boosters.append(booster)
         output = booster.predict(fold_val)
         column = seen[val_idx]
         if classification and output.ndim > 1:
@@ -577,9 +657,6 @@ def _cross_validate(
         if (fold + 1) % kfold == 0:
             log.info(f"The metrics of round {(fold + 1) // kfold} cross validation")
             log.line(_cv_line(version, cfg.num_round, histories[-kfold:]))
-    if repeats > 1:
-        log.info(f"The overall metrics of {repeats}-round cross validation")
-        log.line(_cv_line(version, cfg.num_round, histories))
 
     columns = [labels]
     if classification:
@@ -589,13 +666,28 @@ def _cross_validate(
         columns.append(predicted.mean(axis=-1))
     os.makedirs(ctx.output_data_dir, exist_ok=True)
     path = os.path.join(ctx.output_data_dir, "predictions.csv")
-    log.info(f"Storing predictions on validation set(s) in {ctx.container_path(path)}")
+    if version.at_least("1.3-1"):  # prediction_utils.ValidationPredictionRecorder.save
+        log.info(f"Storing predictions on validation set(s) in {ctx.container_path(path)}")
+    else:
+        log.info(
+            f"Storing predictions on cv folds averaged over all cv rounds in {ctx.container_path(path)} "
+        )
     # Written aside, then renamed: the folder may hold a channel's files, which are the object store's own
     # (hardlinked), and writing through one would change the stored object.
     fd, tmp = tempfile.mkstemp(dir=ctx.output_data_dir, prefix=".tmp-")
     with os.fdopen(fd, "wb") as f:
         np.savetxt(f, np.vstack(columns).T, delimiter=",", fmt="%f")
     os.replace(tmp, path)
+    if repeats > 1:
+        log.info(f"The overall metrics of {repeats}-round cross validation")
+        log.line(_cv_line(version, cfg.num_round, histories))
+
+    # train_job saves the models once cross validation is done
+    _final_model_lines(ctx)
+    for fold, booster in enumerate(boosters):
+        write_model(booster, version, os.path.join(ctx.model_dir, f"{MODEL_NAME}-{fold}"))
+        if ctx.notices is not None:
+            ctx.notices.ubjson_save("fold")
 
 
 def _cv_line(version: ImageVersion, num_round: int, histories: list[Any]) -> str:

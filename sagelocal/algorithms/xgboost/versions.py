@@ -54,6 +54,9 @@ class ImageVersion:
     eval_decimals: int = 6
     row_sampling: RowSampling = "seed_then_flips"
     unparsed_csv_cell: UnparsedCell = "zero"
+    #: 3.0-5 (v3.0-5 tag) still prints its ``TRAIN_JOB_DEBUG``/``CALLBACK_*``/``FINAL_MODEL_*`` diagnostics
+    #: (``algorithm_mode/train.py``, ``callback.py::get_callbacks``).
+    debug_lines: bool = False
 
     @property
     def order(self) -> tuple[int, ...]:
@@ -61,6 +64,17 @@ class ImageVersion:
         if self.name == "1":
             return (0,)
         return tuple(int(p) for p in re.split(r"[.-]", self.name))
+
+    @property
+    def site_packages(self) -> str:
+        """Where the image's Python packages live (``docker/<v>/base/Dockerfile.cpu`` installs Miniconda at
+        ``/miniconda3``): the paths its tracebacks and Python warnings name."""
+        return f"/miniconda3/lib/python{self.python}/site-packages"
+
+    @property
+    def python_at_least_3_8(self) -> bool:
+        """From Python 3.8 a call spanning lines is reported at its first line, before at its last argument."""
+        return tuple(int(p) for p in self.python.split(".")) >= (3, 8)
 
     def at_least(self, other: str) -> bool:
         return self.order >= VERSIONS[other].order
@@ -119,6 +133,7 @@ VERSIONS: dict[str, ImageVersion] = {
             eval_decimals=17,
             auto_tree_method="hist",
             row_sampling="native",
+            debug_lines=True,
         ),
     ]
 }

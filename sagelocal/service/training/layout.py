@@ -21,6 +21,9 @@ from sagelocal.aws.errors import CLIENT_ERROR, JobFailure, ServiceError
 from sagelocal.aws.refs import S3Uri
 from sagelocal.contract import (
     CONTAINER_ROOT,
+    DEBUG_HOOK_CONFIG_FILE,
+    PROFILER_CONFIG_FILE,
+    TENSORBOARD_CONFIG_FILE,
     ContainerPathError,
     Layout,
     clear_path,
@@ -91,6 +94,23 @@ def checkpoint_config(request: dict[str, Any]) -> dict[str, Any] | None:
     if not cc:
         return None
     return {"LocalPath": cc.get("LocalPath") or DEFAULT_CHECKPOINT_PATH, "S3Uri": cc.get("S3Uri", "")}
+
+
+def debugger_configs(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The files the platform writes for the request's DebugHookConfig, ProfilerConfig and
+    TensorBoardOutputConfig, which smdebug reads in the images that have it (``LocalPath`` defaults as the API
+    documents: ``/opt/ml/output/tensors`` and ``/opt/ml/output/tensorboard``)."""
+    files: dict[str, dict[str, Any]] = {}
+    hook = request.get("DebugHookConfig")
+    if hook:
+        files[DEBUG_HOOK_CONFIG_FILE] = {"LocalPath": "/opt/ml/output/tensors", **hook}
+    profiler = request.get("ProfilerConfig")
+    if profiler:
+        files[PROFILER_CONFIG_FILE] = dict(profiler)
+    tensorboard = request.get("TensorBoardOutputConfig")
+    if tensorboard:
+        files[TENSORBOARD_CONFIG_FILE] = {"LocalPath": "/opt/ml/output/tensorboard", **tensorboard}
+    return files
 
 
 def checkpoint_dir(ml_root: Path, request: dict[str, Any]) -> Path | None:
@@ -235,6 +255,7 @@ def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -
         input_data_config=channels,
         resource_config=resource_config(request),
         checkpoint_config=checkpoint or {},
+        debugger_configs=debugger_configs(request),
     )
     if checkpoint is not None:
         restore_checkpoints(ml_root, request, objects)

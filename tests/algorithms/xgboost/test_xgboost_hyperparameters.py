@@ -640,6 +640,21 @@ def test_training_config_splits_sagemaker_keys() -> None:
         tuning_objective_metric="validation:auc",
         kfold=3,
         num_cv_round=2,
+        # every validated name, as the image's train_cfg holds them (aliases resolved): what XGBoost sees
+        given=(
+            "num_round",
+            "objective",
+            "eval_metric",
+            "csv_weights",
+            "early_stopping_rounds",
+            "save_model_on_termination",
+            "_kfold",
+            "_num_cv_round",
+            "_tuning_objective_metric",
+            "use_dask_gpu_training",
+            "max_depth",
+            "eta",
+        ),
     )
 
 

@@ -131,3 +131,31 @@ def test_checkpoints_restored_before_and_saved_after(tmp_path: Path) -> None:
     assert save_checkpoints(root, req, objects) == 2
     with objects.open_object("bucket", "ckpt/xgboost-checkpoint.5") as f:
         assert f.read() == b"five"
+
+
+def test_build_layout_writes_the_debugger_configs_smdebug_reads(tmp_path: Path) -> None:
+    """The platform writes debughookconfig.json / profilerconfig.json / tensorboardoutputconfig.json for a
+    request's DebugHookConfig / ProfilerConfig / TensorBoardOutputConfig (smdebug reads them from
+    /opt/ml/input/config; DebugHookConfig.LocalPath defaults to /opt/ml/output/tensors in the API reference)."""
+    objects = ObjectStore(StatePaths(tmp_path).objects)
+    objects.create_bucket("bucket")
+    objects.put_object("bucket", "data/train", b"1,2\n")
+    hook = {"CollectionConfigurations": [], "S3OutputPath": "s3://bucket/out/"}
+    profiler = {"DisableProfiler": False, "S3OutputPath": "s3://bucket/out/"}
+    root = tmp_path / "ml"
+    build_layout(root, request(DebugHookConfig=hook, ProfilerConfig=profiler), objects)
+    cfg = root / "input" / "config"
+    assert json.loads((cfg / "debughookconfig.json").read_text()) == {
+        "LocalPath": "/opt/ml/output/tensors",
+        **hook,
+    }
+    assert json.loads((cfg / "profilerconfig.json").read_text()) == profiler
+    assert not (cfg / "tensorboardoutputconfig.json").exists()
+
+    plain = tmp_path / "plain"
+    build_layout(plain, request(), objects)
+    assert sorted(p.name for p in (plain / "input" / "config").iterdir()) == [
+        "hyperparameters.json",
+        "inputdataconfig.json",
+        "resourceconfig.json",
+    ]
