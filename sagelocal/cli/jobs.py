@@ -1,4 +1,4 @@
-"""``sagelocal jobs list|describe|logs|stop``: the training jobs of a backend."""
+"""``sagelocal jobs list|describe|logs|stop|metrics``: the training jobs of a backend."""
 
 import sys
 from datetime import UTC, datetime
@@ -8,6 +8,7 @@ import typer
 
 from sagelocal.backends import get_backend
 from sagelocal.cli.errors import EXIT_FAILED, handle_errors, operation
+from sagelocal.cli.metrics import metrics
 from sagelocal.cli.train import BackendOption, dump_json, finish
 
 jobs_app = typer.Typer(
@@ -217,3 +218,6 @@ def stop(
         print(f"Stopping training job {name}: {status} ({secondary})")
     if wait and status == "Failed":
         raise typer.Exit(EXIT_FAILED)
+
+
+jobs_app.command("metrics")(handle_errors(metrics))

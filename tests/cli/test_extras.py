@@ -36,7 +36,7 @@ BLOCKER = textwrap.dedent(
 )
 
 #: What each extra installs that the core does not (pyproject.toml), by top-level module.
-WITHOUT_EXTRAS = "fastapi,docker,boto3,sagemaker,requests,awscli,moto,httpx"
+WITHOUT_EXTRAS = "fastapi,docker,boto3,sagemaker,requests,awscli,moto,httpx,matplotlib"
 
 
 def run(tmp_path: Path, blocked: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -91,6 +91,11 @@ def test_core_install_runs_the_demo(tmp_path: Path) -> None:
             "sagelocal image list needs the 'docker' extra: pip install 'sagelocal[docker]'",
         ),
         (
+            "matplotlib",
+            ["jobs", "metrics", "some-job", "--png", "chart.png"],
+            "sagelocal jobs metrics needs the 'charts' extra: pip install 'sagelocal[charts]'",
+        ),
+        (
             "boto3,sagemaker",
             ["jobs", "list", "--backend", "sagemaker"],
             "sagelocal jobs list needs the 'aws' extra: pip install 'sagelocal[aws]'",
@@ -125,9 +130,15 @@ def test_extras_match_the_modules_the_cli_names() -> None:
     with open(REPO / "pyproject.toml", "rb") as f:
         project = tomllib.load(f)["project"]
     extras = project["optional-dependencies"]
-    distribution = {"fastapi": "fastapi", "docker": "docker", "boto3": "boto3", "sagemaker": "sagemaker"}
+    distribution = {
+        "fastapi": "fastapi",
+        "docker": "docker",
+        "boto3": "boto3",
+        "sagemaker": "sagemaker",
+        "matplotlib": "matplotlib",
+    }
     for module, extra in EXTRA_MODULES.items():
         assert any(req.startswith(distribution[module]) for req in extras[extra]), (module, extra)
         assert not any(req.startswith(distribution[module]) for req in project["dependencies"]), module
-    assert extras["all"] == ["sagelocal[aws,docker,server]"]
+    assert extras["all"] == ["sagelocal[aws,docker,server,charts]"]
     assert "sagelocal[all]" in extras["dev"]
