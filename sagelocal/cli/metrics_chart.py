@@ -10,6 +10,7 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from sagelocal.backends.base import MetricPoint
 
@@ -23,6 +24,7 @@ def chart_figure(job: str, series: dict[str, list[MetricPoint]]) -> Figure:
         style = "--" if metric.startswith("train:") else "-"
         axes.plot(range(len(points)), [p.value for p in points], style, marker=".", label=metric)
     axes.set_xlabel("round")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel("value")
     axes.set_title(f"{job}: metrics per round")
     axes.grid(True, alpha=0.3)
