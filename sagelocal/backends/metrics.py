@@ -9,11 +9,13 @@ backend, after one ListMetrics to skip the definitions that never matched (a bui
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sagelocal.backends.base import MetricPoint
 from sagelocal.service.training.metric_series import DIMENSION, NAMESPACE, job_series
+from sagelocal.service.training.metrics import MetricTracker
 
 if TYPE_CHECKING:
     from sagelocal.service.service import Emulator
@@ -74,3 +76,10 @@ def cloudwatch_metric_points(cloudwatch: Any, description: dict[str, Any]) -> di
             # CloudWatch returns datapoints in no particular order; a stable sort keeps equal times as given.
             found[name] = sorted(points, key=lambda p: p.timestamp)
     return found
+
+
+def log_metric_matcher(description: dict[str, Any]) -> Callable[[str], list[tuple[str, float]]]:
+    """The ``(metric, value)`` datapoints one log line of the described job publishes, by the
+    MetricDefinitions its DescribeTrainingJob document lists (the service's own rule, on any backend)."""
+    definitions = (description.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []
+    return MetricTracker(list(definitions)).matches
