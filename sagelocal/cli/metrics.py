@@ -15,6 +15,7 @@ import typer
 from sagelocal.backends import get_backend
 from sagelocal.backends.base import MetricPoint
 from sagelocal.cli.errors import operation
+from sagelocal.cli.output import console
 from sagelocal.cli.train import BackendOption
 
 
@@ -68,8 +69,6 @@ def metrics(
         return
     if png is not None:
         save_png(chart_figure(name, series), png)
-    from sagelocal.cli.jobs import _console  # jobs registers this command: imported here, not at the top
-
-    print_table(name, series, _console())
+    print_table(name, series, console())
     if png is not None:
         print(f"Chart: {png}")
