@@ -4,6 +4,8 @@
 - ``X-Amz-Target: Logs_20140328.<Op>`` → CloudWatch Logs (AWS JSON 1.1)
 - ``POST /endpoints/<name>/invocations`` signed for ``sagemaker`` → sagemaker-runtime InvokeEndpoint (REST-JSON)
 - an ``Action`` parameter with no bucket, or a request signed for ``sts`` → STS (query protocol)
+- ``X-Amz-Target: GraniteServiceVersion20100801.<Op>`` (AWS JSON 1.0), or a query request signed for
+  ``monitoring`` → CloudWatch metrics (:mod:`sagelocal.server.cloudwatch_api`)
 - everything else → S3 REST (path-style, or virtual-host-style from the ``Host`` header)
 
 Every request but the health check must be signed with the server's credentials: the signature is verified
@@ -100,7 +102,8 @@ async def _dispatch(request: Request, emulator: Emulator, verifier: Verifier) ->
             return await _cloudwatch_json(request, incoming, verifier, emulator, operation)
         return json_error(
             UnknownOperationException(
-                f"Unknown operation {target}: sagelocal serves SageMaker and Logs_20140328."
+                f"Unknown operation {target}: "
+                "sagelocal serves SageMaker, Logs_20140328 and GraniteServiceVersion20100801."
             ),
             new_request_id(),
         )
