@@ -3,6 +3,7 @@ and GetMetricStatistics over a training job's log-derived metrics, their shapes 
 
 from __future__ import annotations
 
+import json
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -227,3 +228,22 @@ def test_query_protocol(sagelocal_server: Server, job: dict[str, Any]) -> None:
     assert root.findtext("cw:Error/cw:Code", namespaces=XMLNS) == "ValidationError"
     status, root = _query(sagelocal_server, {"Action": "PutMetricData"})
     assert (status, root.findtext("cw:Error/cw:Code", namespaces=XMLNS)) == (400, "InvalidAction")
+
+
+def test_unknown_json_operation(sagelocal_server: Server) -> None:
+    response = sagelocal_server.send(
+        "POST",
+        "/",
+        b"{}",
+        {
+            "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+        service="monitoring",
+    )
+    assert response.status == 400
+    assert json.loads(response.body) == {
+        "__type": "UnknownOperationException",
+        "message": "Unknown operation GraniteServiceVersion20100801.PutMetricData: sagelocal serves CloudWatch "
+        "ListMetrics, GetMetricStatistics.",
+    }
