@@ -62,6 +62,15 @@ class ObjectPage:
     common_prefixes: list[str]
 
 
+@dataclass(frozen=True)
+class MetricPoint:
+    """One datapoint of a training-job metric in CloudWatch (namespace ``/aws/sagemaker/TrainingJobs``): its
+    time (timezone-aware) and its value."""
+
+    timestamp: datetime
+    value: float
+
+
 @runtime_checkable
 class Backend(Protocol):
     """Where training jobs run and their data lives: ``local``, ``docker`` or ``sagemaker``."""
@@ -130,6 +139,12 @@ class Backend(Protocol):
         self, name: str, poll_interval: float | None = None, timeout: float | None = None
     ) -> dict[str, Any]:
         """Block until the job is Completed, Failed or Stopped; return the final DescribeTrainingJob document."""
+        ...
+
+    def training_metrics(self, name: str) -> dict[str, list[MetricPoint]]:
+        """The job's metrics as CloudWatch holds them (ListMetrics + GetMetricStatistics, Period 60, Average):
+        metric name → datapoints in time order, metrics in MetricDefinitions order, only those with data.
+        sagelocal publishes one datapoint per round; real CloudWatch one per minute."""
         ...
 
     # --- SageMaker hosting ---------------------------------------------------------------------------------

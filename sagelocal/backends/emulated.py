@@ -12,7 +12,8 @@ from sagelocal import config
 from sagelocal.algorithms.xgboost.versions import image_uri_for
 from sagelocal.aws.refs import S3Uri
 from sagelocal.backends.artifact_model import invoke_archive
-from sagelocal.backends.base import BackendError, Bucket, Log, ObjectPage, StoredObject
+from sagelocal.backends.base import BackendError, Bucket, Log, MetricPoint, ObjectPage, StoredObject
+from sagelocal.backends.metrics import job_metric_points
 from sagelocal.backends.waiting import wait_until_ended, wait_until_endpoint_settled
 from sagelocal.service.service import Emulator
 
@@ -76,6 +77,9 @@ class EmulatedBackend:
     ) -> dict[str, Any]:
         interval = self.poll_interval if poll_interval is None else poll_interval
         return wait_until_ended(self.describe_training_job, name, interval, timeout)
+
+    def training_metrics(self, name: str) -> dict[str, list[MetricPoint]]:
+        return job_metric_points(self.emulator, name)
 
     # --- SageMaker hosting ---
 

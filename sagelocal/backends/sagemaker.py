@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 from sagelocal import config
 from sagelocal.aws import errors
-from sagelocal.backends.base import ROLE_ENV, BackendError, Bucket, Log, ObjectPage, StoredObject
+from sagelocal.backends.base import ROLE_ENV, BackendError, Bucket, Log, MetricPoint, ObjectPage, StoredObject
 from sagelocal.backends.waiting import wait_until_ended, wait_until_endpoint_settled
 
 #: The CloudWatch Logs group SageMaker writes training-job logs to.
@@ -321,6 +321,14 @@ class SageMakerBackend:
         """Poll DescribeTrainingJob until Completed, Failed or Stopped; return that final document."""
         interval = self.poll_interval if poll_interval is None else poll_interval
         return wait_until_ended(self.describe_training_job, name, interval, timeout)
+
+    def training_metrics(self, name: str) -> dict[str, list[MetricPoint]]:
+        """The job's metrics from CloudWatch, read as TrainingJobAnalytics reads them (``backends/metrics``)."""
+        from sagelocal.backends.metrics import cloudwatch_metric_points
+
+        description = self.describe_training_job(name)
+        with self._aws():
+            return cloudwatch_metric_points(self._client("cloudwatch"), description)
 
     # --- SageMaker hosting ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""``sagelocal jobs list|describe|logs|stop``: the training jobs of a backend."""
+"""``sagelocal jobs list|describe|logs|stop|metrics``: the training jobs of a backend."""
 
 import sys
 from datetime import UTC, datetime
@@ -8,6 +8,8 @@ import typer
 
 from sagelocal.backends import get_backend
 from sagelocal.cli.errors import EXIT_FAILED, handle_errors, operation
+from sagelocal.cli.metrics import metrics
+from sagelocal.cli.output import console as _console
 from sagelocal.cli.train import BackendOption, dump_json, finish
 
 jobs_app = typer.Typer(
@@ -28,20 +30,6 @@ def _when(value: Any) -> str:
     if value is None:
         return ""
     return str(value)
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    class _Console(Console):
-        def on_broken_pipe(self) -> None:  # rich exits with 1; a closed pipe is no error (``| head``)
-            self.quiet = True
-            raise BrokenPipeError
-
-    console = _Console()
-    if not console.is_terminal:
-        console = _Console(width=200)
-    return console
 
 
 @jobs_app.command("list")
@@ -217,3 +205,6 @@ def stop(
         print(f"Stopping training job {name}: {status} ({secondary})")
     if wait and status == "Failed":
         raise typer.Exit(EXIT_FAILED)
+
+
+jobs_app.command("metrics")(handle_errors(metrics))

@@ -269,7 +269,12 @@ def run_job(
         return 0
     try:
         with operation("DescribeTrainingJob"):
-            description = JobWatcher(backend, name, out=progress).watch(wait=True)
+            if live_terminal(progress):
+                from sagelocal.cli.live import watch_live
+
+                description = watch_live(backend, name, live_console(progress))
+            else:
+                description = JobWatcher(backend, name, out=progress).watch(wait=True)
     except KeyboardInterrupt:
         progress.write("\n")
         err(
@@ -281,6 +286,21 @@ def run_job(
     if as_json:
         print(dump_json(description))
     return code
+
+
+def live_terminal(stream: Any) -> bool:
+    """Whether progress goes to a terminal that can redraw (the live display); anything else, a pipe, a file,
+    ``TERM=dumb``, gets the SDK-style lines."""
+    import os
+
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM", "") != "dumb"
+
+
+def live_console(stream: Any) -> Any:
+    from rich.console import Console
+
+    return Console(file=stream)
 
 
 def resolve_role(backend: Backend, role: str | None) -> str:

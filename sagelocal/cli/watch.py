@@ -123,6 +123,10 @@ class JobWatcher:
     _streams: dict[str, int] = field(default_factory=dict)
     _line_open: bool = False  # the output does not end with a newline
     _last_dot: float | None = None
+    #: Called with every DescribeTrainingJob document and with every new log event, once each (the live
+    #: display of ``sagelocal train`` on a terminal reads phase, round and metrics from them).
+    on_describe: Callable[[dict[str, Any]], None] | None = None
+    on_event: Callable[[dict[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         if self.poll_interval is None:
@@ -180,6 +184,8 @@ class JobWatcher:
                 skip -= 1
                 continue
             message = event["message"]
+            if self.on_event is not None:
+                self.on_event(event)
             if colorize:
                 index = self._streams.setdefault(event.get("logStreamName", ""), len(self._streams))
                 message = f"\x1b[{STREAM_COLORS[index % len(STREAM_COLORS)]}m{message}\x1b[0m"
@@ -193,6 +199,8 @@ class JobWatcher:
     def watch(self, wait: bool = True) -> dict[str, Any]:
         """Print progress until the job ends (or once, unless ``wait``); return the last description."""
         description = self.backend.describe_training_job(self.name)
+        if self.on_describe is not None:
+            self.on_describe(description)
         self.write(status_message(description, None))
         last_printed = description
         last_describe = self.clock()
@@ -209,6 +217,8 @@ class JobWatcher:
             elif self.clock() - last_describe >= (self.describe_interval or 0.0):
                 description = self.backend.describe_training_job(self.name)
                 last_describe = self.clock()
+                if self.on_describe is not None:
+                    self.on_describe(description)
                 if status_changed(description, last_printed):
                     self.write("\n" + status_message(description, last_printed))
                     last_printed = description

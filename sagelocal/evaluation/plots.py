@@ -94,9 +94,9 @@ def roc_png(ev: Evaluation, path: Path) -> Path:
     return _save(figure, path)
 
 
-def metrics_png(series: list[Series], path: Path, title: str = "") -> Path:
+def metrics_figure(series: list[Series], title: str = "") -> Any:
     """One panel per metric (``auc``, ``error``…): its value per boosting round for each data set (train,
-    validation), as the job's log reported them."""
+    validation), as the job's log reported them. The figure ``metrics.png`` and ``jobs metrics --png`` draw."""
     by_metric: dict[str, list[Series]] = {}
     for s in series:
         by_metric.setdefault(s.metric, []).append(s)
@@ -111,4 +111,9 @@ def metrics_png(series: list[Series], path: Path, title: str = "") -> Path:
         axes.legend()
     if title:
         panels[0, 0].set_title(title)
-    return _save(figure, path)
+    return figure
+
+
+def metrics_png(series: list[Series], path: Path, title: str = "") -> Path:
+    """:func:`metrics_figure` written to ``path``."""
+    return _save(metrics_figure(series, title), path)

@@ -4,6 +4,8 @@
 - ``X-Amz-Target: Logs_20140328.<Op>`` → CloudWatch Logs (AWS JSON 1.1)
 - ``POST /endpoints/<name>/invocations`` signed for ``sagemaker`` → sagemaker-runtime InvokeEndpoint (REST-JSON)
 - an ``Action`` parameter with no bucket, or a request signed for ``sts`` → STS (query protocol)
+- ``X-Amz-Target: GraniteServiceVersion20100801.<Op>`` (AWS JSON 1.0), or a query request signed for
+  ``monitoring`` → CloudWatch metrics (:mod:`sagelocal.server.cloudwatch_api`)
 - everything else → S3 REST (path-style, or virtual-host-style from the ``Host`` header)
 
 Every request but the health check must be signed with the server's credentials: the signature is verified
@@ -29,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from sagelocal.server import (
     UnknownOperationException,
     body_too_large,
+    cloudwatch_api,
     json_error,
     logs_api,
     new_request_id,
@@ -40,6 +43,7 @@ from sagelocal.server import (
     sts_api,
 )
 from sagelocal.server.auth import IncomingRequest, Protocol, SignatureError, Verifier
+from sagelocal.service.cloudwatch import TrainingMetrics
 from sagelocal.service.service import Emulator
 
 log = logging.getLogger("sagelocal.server")
@@ -94,9 +98,12 @@ async def _dispatch(request: Request, emulator: Emulator, verifier: Verifier) ->
             if prefix == sagemaker_api.TARGET_PREFIX:
                 return await sagemaker_api.handle(operation, body, emulator)
             return await logs_api.handle(operation, body, emulator.logs)
+        if prefix == cloudwatch_api.TARGET_PREFIX:
+            return await _cloudwatch_json(request, incoming, verifier, emulator, operation)
         return json_error(
             UnknownOperationException(
-                f"Unknown operation {target}: sagelocal serves SageMaker and Logs_20140328."
+                f"Unknown operation {target}: "
+                "sagelocal serves SageMaker, Logs_20140328 and GraniteServiceVersion20100801."
             ),
             new_request_id(),
         )
@@ -113,6 +120,8 @@ async def _dispatch(request: Request, emulator: Emulator, verifier: Verifier) ->
         return await runtime_api.handle(request, emulator, endpoint)
     if service == "sts":
         return await _sts(request, incoming, verifier)
+    if service == cloudwatch_api.SIGNING_NAME:
+        return await _cloudwatch_query(request, incoming, verifier, emulator)
     if host_bucket is None and path == "/" and service in (None, "sts"):
         if "Action" in request.query_params:
             return await _sts(request, incoming, verifier)
@@ -137,3 +146,31 @@ async def _sts(request: Request, incoming: IncomingRequest, verifier: Verifier) 
     except SignatureError as error:
         return sts_api.error_response(error.code, error.message, error.http_status)
     return await sts_api.handle(request)
+
+
+async def _cloudwatch_json(
+    request: Request, incoming: IncomingRequest, verifier: Verifier, emulator: Emulator, operation: str
+) -> Response:
+    body = await read_json_body(request)
+    if body is None:
+        return body_too_large(new_request_id())
+    try:
+        verifier.verify(incoming, Protocol.JSON, cloudwatch_api.SIGNING_NAME, body=body)
+    except SignatureError as error:
+        return cloudwatch_api.json_error(error, new_request_id())
+    metrics = TrainingMetrics(emulator.jobs, emulator.logs)
+    return await cloudwatch_api.handle_json(operation, body, metrics)
+
+
+async def _cloudwatch_query(
+    request: Request, incoming: IncomingRequest, verifier: Verifier, emulator: Emulator
+) -> Response:
+    body = await read_json_body(request)  # the same bound as any AWS form body
+    if body is None:
+        return body_too_large(new_request_id())
+    try:
+        verifier.verify(incoming, Protocol.QUERY, cloudwatch_api.SIGNING_NAME, body=body)
+    except SignatureError as error:
+        return cloudwatch_api.query_error(error)
+    form = cloudwatch_api.form_of(request.url.query, body)
+    return await cloudwatch_api.handle_query(form, TrainingMetrics(emulator.jobs, emulator.logs))

@@ -90,6 +90,7 @@ def export_lines(url: str, credentials: Credentials, sdk_config: Path | None = N
         f"export AWS_ENDPOINT_URL_S3={url}",
         f"export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={url}",
         f"export AWS_ENDPOINT_URL_STS={url}",
+        f"export AWS_ENDPOINT_URL_CLOUDWATCH={url}",
         f"export AWS_DEFAULT_REGION={config.DEFAULT_REGION}",
         f"export AWS_ACCESS_KEY_ID={credentials.access_key_id}",
         f"export AWS_SECRET_ACCESS_KEY={credentials.secret_access_key}",

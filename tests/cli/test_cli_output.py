@@ -96,7 +96,13 @@ def _read_then_close(args: list[str], env: dict[str, str], lines: int) -> tuple[
 
 @pytest.mark.parametrize(
     "args",
-    [("jobs", "logs", JOB), ("jobs", "logs", JOB, "--follow"), ("jobs", "describe", JOB), ("jobs", "list")],
+    [
+        ("jobs", "logs", JOB),
+        ("jobs", "logs", JOB, "--follow"),
+        ("jobs", "describe", JOB),
+        ("jobs", "list"),
+        ("jobs", "metrics", JOB),
+    ],
 )
 @pytest.mark.parametrize("lines", [0, 1])
 def test_output_into_a_closed_pipe_exits_quietly(
@@ -107,14 +113,18 @@ def test_output_into_a_closed_pipe_exits_quietly(
     assert (code, stderr) == (0, "")
 
 
-def test_jobs_logs_piped_into_head(trained: subprocess.CompletedProcess, env: dict[str, str]) -> None:
+@pytest.mark.parametrize("lines", [1, 2])
+@pytest.mark.parametrize("command", [("jobs", "logs", JOB), ("jobs", "metrics", JOB)])
+def test_jobs_logs_piped_into_head(
+    trained: subprocess.CompletedProcess, env: dict[str, str], command: tuple[str, ...], lines: int
+) -> None:
     assert trained.returncode == 0
     shell = subprocess.run(
-        ["bash", "-c", 'set -o pipefail; "$@" | head -2', "bash", *console_command("jobs", "logs", JOB)],
+        ["bash", "-c", f'set -o pipefail; "$@" | head -{lines}', "bash", *console_command(*command)],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert (shell.returncode, shell.stderr) == (0, "")
-    assert len(shell.stdout.splitlines()) == 2
+    assert len(shell.stdout.splitlines()) == lines

@@ -91,6 +91,11 @@ def test_core_install_runs_the_demo(tmp_path: Path) -> None:
             "sagelocal image list needs the 'docker' extra: pip install 'sagelocal[docker]'",
         ),
         (
+            "matplotlib",
+            ["jobs", "metrics", "some-job", "--png", "chart.png"],
+            "sagelocal jobs metrics needs the 'plot' extra: pip install 'sagelocal[plot]'",
+        ),
+        (
             "boto3,sagemaker",
             ["jobs", "list", "--backend", "sagemaker"],
             "sagelocal jobs list needs the 'aws' extra: pip install 'sagelocal[aws]'",

@@ -207,6 +207,7 @@ def test_serve_prints_the_export_lines(tmp_path: Path) -> None:
             f"export AWS_ENDPOINT_URL_S3={url}",
             f"export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS={url}",
             f"export AWS_ENDPOINT_URL_STS={url}",
+            f"export AWS_ENDPOINT_URL_CLOUDWATCH={url}",
             "export AWS_DEFAULT_REGION=us-east-1",
             f"export AWS_ACCESS_KEY_ID={stored['AccessKeyId']}",
             f"export AWS_SECRET_ACCESS_KEY={stored['SecretAccessKey']}",

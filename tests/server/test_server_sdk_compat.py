@@ -5,12 +5,13 @@ them in the order a notebook would: ``Session.upload_data``, ``fit(wait=False)``
 ``Session.wait_for_job``, ``Session.describe_training_job``, ``Estimator.attach`` (DescribeTrainingJob with every
 member the SDK reads unconditionally, then ListTags), ``Estimator.logs()``, ``Session.logs_for_job``, ``fit`` of
 the attached estimator (a new job carrying the tags ListTags returned); then ``training_job_analytics``, which
-needs CloudWatch metrics sagelocal does not serve yet.
+reads the job's metrics from CloudWatch.
 Each step prints one ``STEP <name>: …`` line the test reads.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -73,14 +74,19 @@ NOTEBOOK = textwrap.dedent(
 
 ANALYTICS = textwrap.dedent(
     """
+    import json
     import sagemaker
+    from sagemaker.analytics import TrainingJobAnalytics
     from sagemaker.estimator import Estimator
 
-    attached = Estimator.attach("{name}", sagemaker_session=sagemaker.Session())
-    try:
-        attached.training_job_analytics.dataframe()
-    except Exception as error:
-        print("ANALYTICS:", type(error).__name__ + ": " + " ".join(str(error).split()), flush=True)
+    sess = sagemaker.Session()
+    attached = Estimator.attach("{name}", sagemaker_session=sess)
+    frame = attached.training_job_analytics.dataframe()
+    print("ANALYTICS:", json.dumps(frame.to_dict(orient="list")), flush=True)
+    final = sess.describe_training_job("{name}")["FinalMetricDataList"]
+    print("FINAL:", json.dumps({{m["MetricName"]: m["Value"] for m in final}}), flush=True)
+    named = TrainingJobAnalytics("{name}", metric_names=["validation:auc", "train:logloss"], sagemaker_session=sess)
+    print("NAMED:", json.dumps(named.dataframe().to_dict(orient="list")), flush=True)
     """
 )
 
@@ -150,13 +156,13 @@ def test_attach_then_logs_and_fit(notebook: subprocess.CompletedProcess, sageloc
 
 
 @pytest.mark.timeout(900)
-def test_training_job_analytics_is_not_served_yet(
+def test_training_job_analytics(
     notebook: subprocess.CompletedProcess, sagelocal_server: Server, tmp_path: Path
 ) -> None:
-    """``training_job_analytics`` reads CloudWatch metrics (GetMetricStatistics, namespace
-    /aws/sagemaker/TrainingJobs) through a ``cloudwatch`` client: sagelocal serves no CloudWatch metrics yet, and
-    ``sagelocal serve`` prints no AWS_ENDPOINT_URL_CLOUDWATCH, so the client goes to AWS. Offline that is the
-    SDK's one-line EndpointConnectionError; the describe and attach before it work. (Metrics: issue 16.)"""
+    """``estimator.training_job_analytics`` and ``TrainingJobAnalytics(job).dataframe()``, unchanged, read the
+    CloudWatch metrics ``sagelocal serve`` publishes from the job's log (AWS_ENDPOINT_URL_CLOUDWATCH, which it
+    prints): one row per metric per round, the last of each equal to FinalMetricDataList. A metric the job never
+    printed gives the SDK's own warning and no rows."""
     name = _steps(_ok(notebook, sagelocal_server))["fit(wait=False)"]
     result = subprocess.run(
         [sys.executable, "-c", OFFLINE_GUARD + ANALYTICS.format(name=name)],
@@ -166,10 +172,19 @@ def test_training_job_analytics_is_not_served_yet(
         timeout=300,
         cwd=str(tmp_path),
     )
-    assert re.findall(r"^ANALYTICS: (.*)$", result.stdout, re.M) == [
-        'EndpointConnectionError: Could not connect to the endpoint URL: "https://monitoring.us-east-1.amazonaws.com/"'
-    ], result.stdout + result.stderr
-    assert "getaddrinfo monitoring.us-east-1.amazonaws.com" in result.stdout  # refused by the offline guard
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "NON-LOOPBACK ATTEMPTS: []" in result.stdout, result.stdout
+    frame = json.loads(re.search(r"^ANALYTICS: (.*)$", result.stdout, re.M).group(1))  # type: ignore[union-attr]
+    final = json.loads(re.search(r"^FINAL: (.*)$", result.stdout, re.M).group(1))  # type: ignore[union-attr]
+    # The job (num_round=5, train channel only, binary:logistic on 1.7-1) prints train-logloss each round.
+    assert list(final) == ["train:logloss"]
+    assert frame["metric_name"] == ["train:logloss"] * 5
+    assert frame["value"][-1] == final["train:logloss"]
+    assert frame["value"] == sorted(frame["value"], reverse=True)  # the loss falls round by round
+    assert frame["timestamp"][0] == 0.0 and frame["timestamp"] == sorted(frame["timestamp"])
+    named = json.loads(re.search(r"^NAMED: (.*)$", result.stdout, re.M).group(1))  # type: ignore[union-attr]
+    assert named["metric_name"] == ["train:logloss"] * 5 and named["value"] == frame["value"]
+    assert "Warning: No metrics called validation:auc found" in result.stdout + result.stderr
 
 
 def test_tags_operations(sagelocal_server: Server) -> None:

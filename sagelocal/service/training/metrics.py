@@ -48,24 +48,36 @@ class MetricTracker:
         self.last: dict[str, tuple[float, float]] = {}
 
     def feed(self, message: str, when: float) -> None:
+        for name, value in self.matches(message):
+            self.last[name] = (value, when)
+
+    def matches(self, message: str) -> list[tuple[str, float]]:
+        """The ``(metric name, value)`` datapoints one log line yields, in the order they are found."""
+        found: list[tuple[str, float]] = []
         if self._builtin:
             if "#011" not in message:
-                return
+                return found
             first_round = _ROUND.search(message)
             if first_round is None:
-                return
+                return found
             for m in _BUILTIN_METRIC.finditer(message, first_round.end()):
                 name = f"{m.group(1)}:{m.group(2)}"
                 if name in self._names:
-                    self.last[name] = (float(m.group(3)), when)
-            return
+                    found.append((name, float(m.group(3))))
+            return found
         for name, regex in self._defs:
-            found = regex.search(message)
-            if found and found.groups():
+            match = regex.search(message)
+            if match and match.groups():
                 try:
-                    self.last[name] = (float(found.group(1)), when)
+                    found.append((name, float(match.group(1))))
                 except ValueError:
                     continue
+        return found
+
+    @property
+    def names(self) -> list[str]:
+        """The metric names, in definition order."""
+        return [name for name, _ in self._defs]
 
     def final(self) -> list[dict[str, Any]]:
         """FinalMetricDataList, in definition order, times as epoch seconds."""
