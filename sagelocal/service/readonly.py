@@ -102,7 +102,9 @@ class ReadOnlyState:
         a negative ``start`` counts from the end (``-limit``: the last page)."""
         where, args = self._job_where(name)
         conn = self.db.conn()
-        row = conn.execute(f"SELECT COUNT(*), COALESCE(MAX(id), 0) FROM log_events WHERE {where}", args).fetchone()
+        row = conn.execute(
+            f"SELECT COUNT(*), COALESCE(MAX(id), 0) FROM log_events WHERE {where}", args
+        ).fetchone()
         total, last_id = int(row[0]), int(row[1])
         if start < 0:
             start = max(0, total + start)
@@ -111,7 +113,9 @@ class ReadOnlyState:
             f"SELECT id, stream, ts, message FROM log_events WHERE {where} ORDER BY ts, id LIMIT ? OFFSET ?",
             [*args, limit, start],
         ).fetchall()
-        return LogPage([LogEvent(r["id"], r["stream"], r["ts"], r["message"]) for r in rows], start, total, last_id)
+        return LogPage(
+            [LogEvent(r["id"], r["stream"], r["ts"], r["message"]) for r in rows], start, total, last_id
+        )
 
     def job_log_after(self, name: str, after_id: int, limit: int) -> list[LogEvent]:
         """The job's events that arrived after event ``after_id``, in arrival order (a ``tail -f``)."""
@@ -128,4 +132,6 @@ class ReadOnlyState:
 
     def job_log_messages(self, name: str) -> list[tuple[int, str]]:
         """``(timestamp ms, message)`` of every event of the job's log, in timestamp order."""
-        return [(e["timestamp"], e["message"]) for e in self.logs.merged_events(TRAINING_LOG_GROUP, f"{name}/")]
+        return [
+            (e["timestamp"], e["message"]) for e in self.logs.merged_events(TRAINING_LOG_GROUP, f"{name}/")
+        ]

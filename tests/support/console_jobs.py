@@ -57,7 +57,9 @@ class JobWriter:
 
     def log(self, stream: str, *lines: str) -> None:
         now = int(time.time() * 1000)
-        self.logs.put_log_events(TRAINING_LOG_GROUP, stream, [(now + i, line) for i, line in enumerate(lines)])
+        self.logs.put_log_events(
+            TRAINING_LOG_GROUP, stream, [(now + i, line) for i, line in enumerate(lines)]
+        )
 
     def log_rounds(self, stream: str, rounds: list[dict[str, float]], start: int = 0) -> None:
         self.log(stream, *(round_line(start + i, metrics) for i, metrics in enumerate(rounds)))
@@ -68,7 +70,11 @@ class JobWriter:
         self.objects.create_bucket("bucket")
         self.objects.put_object("bucket", f"out/{name}/output/model.tar.gz", model)
         now = round(time.time(), 3)
-        final = [{"MetricName": k, "Value": v, "Timestamp": now} for k, v in rounds[-1].items()] if rounds else None
+        final = (
+            [{"MetricName": k, "Value": v, "Timestamp": now} for k, v in rounds[-1].items()]
+            if rounds
+            else None
+        )
         self.jobs.finish(name, "Completed", final_metrics=final)
 
     def fail(self, name: str, reason: str) -> None:

@@ -28,7 +28,7 @@ def _values(ctx: Context, name: str) -> dict[str, Any] | None:
     live = ctx.state.hosting.deployment(record.name, record.generation)
     doc = describe_endpoint(record, live, ctx.state.hosting.instances(record.name, record.generation))
     variants = []
-    for variant in (live.config.get("ProductionVariants", []) if live else []):
+    for variant in live.config.get("ProductionVariants", []) if live else []:
         model = live.models.get(variant.get("ModelName", ""), {}) if live else {}
         container = model.get("PrimaryContainer") or {}
         variants.append(
@@ -36,6 +36,7 @@ def _values(ctx: Context, name: str) -> dict[str, Any] | None:
                 "name": variant.get("VariantName", ""),
                 "model": variant.get("ModelName", ""),
                 "instance_type": variant.get("InstanceType", ""),
+                "desired": int(variant.get("InitialInstanceCount", 1)),
                 "image": container.get("Image", ""),
                 "model_data": container.get("ModelDataUrl", ""),
             }

@@ -187,7 +187,9 @@ def job_log(ctx: Context, request: Request, params: dict[str, str]) -> Response:
     cursor = events[-1].id if events else after
     # Final once the job has ended and this batch drained what it wrote.
     final = record.terminal and len(events) < FOLLOW_BATCH
-    return ctx.fragment("log_lines.html", final=final, headers={"X-Console-After": str(cursor)}, events=events)
+    return ctx.fragment(
+        "log_lines.html", final=final, headers={"X-Console-After": str(cursor)}, events=events
+    )
 
 
 ROUTES = [

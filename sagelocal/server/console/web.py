@@ -79,7 +79,9 @@ class Context:
         )
         return html(body, http_status)
 
-    def fragment(self, template: str, final: bool, headers: dict[str, str] | None = None, **values: Any) -> Response:
+    def fragment(
+        self, template: str, final: bool, headers: dict[str, str] | None = None, **values: Any
+    ) -> Response:
         """A piece of a page that a page's script fetches and puts in place (``final``: it will not change)."""
         body = self.templates.get_template(template).render(root=PREFIX, **values)
         response = html(body)
