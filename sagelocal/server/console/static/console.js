@@ -46,6 +46,14 @@
               }
             }
             log.dataset.after = response.headers.get("X-Console-After") || log.dataset.after;
+            const range = document.querySelector(".log-range");
+            const shown = log.children.length;
+            if (range && shown) {
+              // on the last page while following, the page's end is the log's end
+              const first = Number(log.dataset.start || 0) + 1;
+              const last = first + shown - 1;
+              range.textContent = "Events " + first + "\u2013" + last + " of " + last;
+            }
             final = response.headers.get("X-Console-Final") === "1";
           }
         } catch (error) {
