@@ -210,9 +210,11 @@ def test_s3_browser_lists_folders_and_objects(writer: JobWriter, client: TestCli
     writer.objects.put_object("data-bucket", "a/b/one.csv", b"1,2\n")
     writer.objects.put_object("data-bucket", "a/two.csv", b"3,4\n")
     writer.objects.put_object("data-bucket", "top.txt", b"t")
+    writer.objects.put_object("data-bucket", ".hidden", b"h")
     assert re.findall(r'<a href="/_console/s3/([^"]+)">', client.get("/_console/s3").text) == ["data-bucket"]
     root = client.get("/_console/s3/data-bucket").text
     assert re.findall(r'<tr class="(\w+)"><td><a [^>]*>([^<]+)</a>', root) == [
+        ("object", ".hidden"),
         ("folder", "a/"),
         ("object", "top.txt"),
     ]

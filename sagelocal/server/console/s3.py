@@ -57,8 +57,6 @@ def _entries(ctx: Context, bucket: str, prefix: str) -> tuple[list[Entry], bool]
         segment = decode_name(entry.name)
         if encode_segment(segment) != entry.name or not segment.startswith(start):
             continue  # not a name the store writes (its own files, hand-made .s3~ names), or filtered out
-        if folder == "" and entry.name.startswith("."):
-            continue
         try:
             info = entry.stat(follow_symlinks=False)
         except OSError:
