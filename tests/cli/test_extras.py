@@ -36,7 +36,7 @@ BLOCKER = textwrap.dedent(
 )
 
 #: What each extra installs that the core does not (pyproject.toml), by top-level module.
-WITHOUT_EXTRAS = "fastapi,docker,boto3,sagemaker,requests,awscli,moto,httpx"
+WITHOUT_EXTRAS = "fastapi,jinja2,docker,boto3,sagemaker,requests,awscli,moto,httpx"
 
 
 def run(tmp_path: Path, blocked: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -86,6 +86,11 @@ def test_core_install_runs_the_demo(tmp_path: Path) -> None:
             "sagelocal serve needs the 'server' extra: pip install 'sagelocal[server]'",
         ),
         (
+            "jinja2",
+            ["serve", "--port", "0"],
+            "sagelocal serve needs the 'server' extra: pip install 'sagelocal[server]'",
+        ),
+        (
             "docker",
             ["image", "list"],
             "sagelocal image list needs the 'docker' extra: pip install 'sagelocal[docker]'",
@@ -125,7 +130,13 @@ def test_extras_match_the_modules_the_cli_names() -> None:
     with open(REPO / "pyproject.toml", "rb") as f:
         project = tomllib.load(f)["project"]
     extras = project["optional-dependencies"]
-    distribution = {"fastapi": "fastapi", "docker": "docker", "boto3": "boto3", "sagemaker": "sagemaker"}
+    distribution = {
+        "fastapi": "fastapi",
+        "jinja2": "jinja2",
+        "docker": "docker",
+        "boto3": "boto3",
+        "sagemaker": "sagemaker",
+    }
     for module, extra in EXTRA_MODULES.items():
         assert any(req.startswith(distribution[module]) for req in extras[extra]), (module, extra)
         assert not any(req.startswith(distribution[module]) for req in project["dependencies"]), module
