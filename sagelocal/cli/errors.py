@@ -124,7 +124,14 @@ def _is_service_error(error: BaseException) -> bool:
 
 
 #: The top-level modules of each optional extra of pyproject.toml (``pip install 'sagelocal[<extra>]'``).
-EXTRA_MODULES = {"fastapi": "server", "docker": "docker", "boto3": "aws", "sagemaker": "aws", "matplotlib": "plot"}
+EXTRA_MODULES = {
+    "fastapi": "server",
+    "jinja2": "server",
+    "docker": "docker",
+    "boto3": "aws",
+    "sagemaker": "aws",
+    "matplotlib": "plot",
+}
 
 
 def missing_extra(error: BaseException) -> str | None:

@@ -43,6 +43,7 @@ from sagelocal.server import (
     sts_api,
 )
 from sagelocal.server.auth import IncomingRequest, Protocol, SignatureError, Verifier
+from sagelocal.server.console import Console, is_console_path
 from sagelocal.service.cloudwatch import TrainingMetrics
 from sagelocal.service.service import Emulator
 
@@ -70,18 +71,19 @@ def create_app(emulator: Emulator, verifier: Verifier) -> FastAPI:
     app = FastAPI(title="sagelocal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.emulator = emulator
     app.state.verifier = verifier
+    console = Console(emulator.paths.database, emulator.objects)
 
     @app.api_route("/{path:path}", methods=_METHODS, include_in_schema=False)
     async def dispatch(request: Request) -> Response:
         try:
-            return await _dispatch(request, emulator, verifier)
+            return await _dispatch(request, emulator, verifier, console)
         except ClientDisconnect:  # the client hung up before sending its whole request
             return Response(status_code=400)
 
     return app
 
 
-async def _dispatch(request: Request, emulator: Emulator, verifier: Verifier) -> Response:
+async def _dispatch(request: Request, emulator: Emulator, verifier: Verifier, console: Console) -> Response:
     incoming = IncomingRequest.from_scope(request.scope)
     target = request.headers.get("x-amz-target")
     if target is not None:
@@ -115,6 +117,10 @@ async def _dispatch(request: Request, emulator: Emulator, verifier: Verifier) ->
 
     host_bucket = s3_wire.virtual_host_bucket(request.headers.get("host", ""))
     service = signing_service(request)
+    # The web console: unsigned (a browser's) path-style requests under /_console, a path no bucket can have.
+    # It only reads, so it needs no signature (sagelocal.server.console.web); signed requests stay S3's.
+    if host_bucket is None and service is None and is_console_path(path):
+        return await console.handle(request)
     endpoint = runtime_api.invocation_endpoint(request.method, path, service)
     if endpoint is not None:
         return await runtime_api.handle(request, emulator, endpoint)

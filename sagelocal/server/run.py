@@ -142,6 +142,7 @@ def serve(
 
         from sagelocal.server.app import create_app
         from sagelocal.server.auth import Verifier
+        from sagelocal.server.console import PREFIX as CONSOLE_PREFIX
         from sagelocal.server.hosts import HostCheckMiddleware
 
         home = config.home()
@@ -166,6 +167,7 @@ def serve(
         print("# In the shell or notebook environment that runs boto3 / the SageMaker Python SDK:")
         for line in export_lines(url, credentials, sdk_config):
             print(line)
+        print(f"# Web console (read-only, this machine only): {url}{CONSOLE_PREFIX}/")
         sys.stdout.flush()
         # The Host check is the outermost layer: a request under a foreign name (DNS rebinding) is refused
         # before routing, before its body is read and before the signature check.

@@ -36,7 +36,7 @@ BLOCKER = textwrap.dedent(
 )
 
 #: What each extra installs that the core does not (pyproject.toml), by top-level module.
-WITHOUT_EXTRAS = "fastapi,docker,boto3,sagemaker,requests,awscli,moto,httpx,matplotlib"
+WITHOUT_EXTRAS = "fastapi,jinja2,docker,boto3,sagemaker,requests,awscli,moto,httpx,matplotlib"
 
 
 def run(tmp_path: Path, blocked: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -82,6 +82,11 @@ def test_core_install_runs_the_demo(tmp_path: Path) -> None:
     [
         (
             "fastapi",
+            ["serve", "--port", "0"],
+            "sagelocal serve needs the 'server' extra: pip install 'sagelocal[server]'",
+        ),
+        (
+            "jinja2",
             ["serve", "--port", "0"],
             "sagelocal serve needs the 'server' extra: pip install 'sagelocal[server]'",
         ),
@@ -137,6 +142,7 @@ def test_extras_match_the_modules_the_cli_names() -> None:
     extras = project["optional-dependencies"]
     distribution = {
         "fastapi": "fastapi",
+        "jinja2": "jinja2",
         "docker": "docker",
         "boto3": "boto3",
         "sagemaker": "sagemaker",
