@@ -177,6 +177,7 @@ class Hosting:
         validate("sagemaker", "DeleteEndpoint", {"EndpointName": name})
         self.store.require(name)
         self.tags.delete_all(arn("endpoint", name))
+        self.runtime.forget(self.store.instances(name))
         for deployment in self.store.mark_deleting(name):
             if _alive(deployment):
                 try:
@@ -232,7 +233,7 @@ class Hosting:
             from sagelocal.service.execution.hosting.container import remove_containers
 
             remove_containers(containers)
-        self.runtime.forget([i.port for i in instances])
+        self.runtime.forget(instances)
         self.store.fail(name, generation, reason)
         for instance in instances:
             shutil.rmtree(self.paths.instance_dir(name, instance.instance_id), ignore_errors=True)
