@@ -110,7 +110,7 @@ async def _dispatch(request: Request, emulator: Emulator, verifier: Verifier) ->
     service = signing_service(request)
     endpoint = runtime_api.invocation_endpoint(request.method, path, service)
     if endpoint is not None:
-        return await runtime_api.handle(request, emulator, endpoint)
+        return await runtime_api.handle(request, emulator, endpoint, verifier)
     if service == "sts":
         return await _sts(request, incoming, verifier)
     if host_bucket is None and path == "/" and service in (None, "sts"):
