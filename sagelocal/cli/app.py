@@ -60,6 +60,25 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "command",
         "Predict a labelled test set and print the tutorial's classification table, metrics and plots.",
     ),
+    "deploy": (
+        "sagelocal.cli.deploy",
+        "deploy",
+        "command",
+        "Deploy a trained model to an endpoint like Estimator.deploy() and print the SDK's progress.",
+    ),
+    "endpoints": (
+        "sagelocal.cli.endpoints",
+        "endpoints_app",
+        "group",
+        "List, describe and delete endpoints.",
+    ),
+    "models": ("sagelocal.cli.endpoints", "models_app", "group", "List and delete models."),
+    "invoke": (
+        "sagelocal.cli.invoke",
+        "invoke",
+        "command",
+        "Send a payload to an endpoint (InvokeEndpoint) and print the response body.",
+    ),
 }
 
 

@@ -123,7 +123,7 @@ async def _dispatch(request: Request, emulator: Emulator, verifier: Verifier, co
         return await console.handle(request)
     endpoint = runtime_api.invocation_endpoint(request.method, path, service)
     if endpoint is not None:
-        return await runtime_api.handle(request, emulator, endpoint)
+        return await runtime_api.handle(request, emulator, endpoint, verifier)
     if service == "sts":
         return await _sts(request, incoming, verifier)
     if service == cloudwatch_api.SIGNING_NAME:

@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from sagelocal.aws.errors import ModelError, PayloadTooLarge, ServiceError
 from sagelocal.server import InternalFailure, new_request_id
+from sagelocal.server.auth import IncomingRequest, Protocol, SignatureError, Verifier
 from sagelocal.service.service import Emulator
 
 log = logging.getLogger("sagelocal.server")
@@ -61,10 +62,16 @@ def _error(error: ServiceError, request_id: str) -> Response:
     )
 
 
-async def handle(request: Request, emulator: Emulator, endpoint: str) -> Response:
+async def handle(request: Request, emulator: Emulator, endpoint: str, verifier: Verifier) -> Response:
+    """The invocation, once its signature (over the whole body, as SigV4 signs it) is the server's own: an
+    unsigned or forged request never reaches an instance."""
     request_id = new_request_id()
     body = await request.body()
     headers = request.headers
+    try:
+        verifier.verify(IncomingRequest.from_scope(request.scope), Protocol.JSON, SIGNING_SERVICE, body=body)
+    except SignatureError as error:
+        return _error(error, request_id)
     try:
         result = await run_in_threadpool(
             emulator.hosting.invoke_endpoint,

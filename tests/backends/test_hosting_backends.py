@@ -142,6 +142,7 @@ def test_docker_endpoint_answers_as_the_local_one(
             (CSV, "text/csv", "application/json"),
             (b"0.5", "text/csv", None),
             (b"1:0.5 2:0.25", "text/libsvm", None),
+            (b"", "text/csv", None),  # the container's 204, passed on as an empty 200
         ):
             answer = backend.invoke_endpoint(name, body, content_type, accept)
             results.append((answer["Body"], answer["ContentType"]))
@@ -149,6 +150,14 @@ def test_docker_endpoint_answers_as_the_local_one(
             with pytest.raises(errors.ModelError) as info:
                 backend.invoke_endpoint(name, body, content_type)
             results.append((info.value.original_status, info.value.original_message))
+        # More features than the model: the booster's 400, whose text carries a time and a native stack trace
+        # (addresses, library paths) that differ from one process to the next, so only its gist is compared.
+        with pytest.raises(errors.ModelError) as info:
+            backend.invoke_endpoint(name, b"0.1,0.2,0.3,0.4", "text/csv")
+        assert info.value.original_status == 400
+        assert (
+            "Number of columns does not match number of features in booster." in info.value.original_message
+        )
         answers[backend.name] = results
         backend.delete_endpoint(name)
         assert backend.wait_endpoint(name, poll_interval=0.2, timeout=120) == {}

@@ -212,6 +212,11 @@ def test_other_credentials_are_refused_on_every_protocol(
     )
     assert refused("sagemaker", "list_training_jobs") == json_expected
     assert refused("sagemaker", "stop_training_job", TrainingJobName="any-job") == json_expected
+    # InvokeEndpoint (REST-JSON, signed for "sagemaker") is checked too, before any instance sees the body.
+    assert (
+        refused("sagemaker-runtime", "invoke_endpoint", EndpointName="any", Body=b"1", ContentType="text/csv")
+        == json_expected
+    )
     assert (
         refused("logs", "describe_log_streams", logGroupName="/aws/sagemaker/TrainingJobs") == json_expected
     )

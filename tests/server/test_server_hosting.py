@@ -291,3 +291,40 @@ def test_endpoint_lifecycle(sm: Any, runtime: Any, model: tuple[str, Path], sage
     # the model and the config outlive the endpoint
     assert sm.describe_model(ModelName=name)["ModelName"] == name
     assert sm.describe_endpoint_config(EndpointConfigName=name)["EndpointConfigName"] == name
+
+
+def test_tags_of_models_configs_and_endpoints(sm: Any, model: tuple[str, Path]) -> None:
+    """Tags given to CreateModel / CreateEndpointConfig / CreateEndpoint are the resources' tags (ListTags,
+    AddTags, DeleteTags on their ARNs), and go with the resource when it is deleted."""
+    name = unique("Tagged")
+    tags = [{"Key": "project", "Value": "bank"}, {"Key": "owner", "Value": "me"}]
+    model_arn = sm.create_model(**model_request(name, "3.0-5", model[0]), Tags=tags)["ModelArn"]
+    config_arn = sm.create_endpoint_config(**config_request(name, name), Tags=tags[:1])["EndpointConfigArn"]
+    endpoint_arn = sm.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags[1:])[
+        "EndpointArn"
+    ]
+    assert sm.list_tags(ResourceArn=model_arn)["Tags"] == tags
+    assert sm.list_tags(ResourceArn=config_arn)["Tags"] == tags[:1]
+    assert sm.list_tags(ResourceArn=endpoint_arn)["Tags"] == tags[1:]
+    assert "Tags" not in sm.describe_model(ModelName=name)
+
+    sm.add_tags(
+        ResourceArn=endpoint_arn, Tags=[{"Key": "owner", "Value": "you"}, {"Key": "stage", "Value": "t"}]
+    )
+    assert sm.list_tags(ResourceArn=endpoint_arn)["Tags"] == [
+        {"Key": "owner", "Value": "you"},
+        {"Key": "stage", "Value": "t"},
+    ]
+    sm.delete_tags(ResourceArn=model_arn, TagKeys=["project"])
+    assert sm.list_tags(ResourceArn=model_arn)["Tags"] == [{"Key": "owner", "Value": "me"}]
+
+    sm.delete_endpoint(EndpointName=name)
+    wait_gone(lambda n: sm.describe_endpoint(EndpointName=n), name)
+    sm.delete_endpoint_config(EndpointConfigName=name)
+    sm.delete_model(ModelName=name)
+    for resource in (model_arn, config_arn, endpoint_arn):
+        assert sm.list_tags(ResourceArn=resource)["Tags"] == []
+    # a new model of the same name starts with its own tags only
+    sm.create_model(**model_request(name, "3.0-5", model[0]))
+    assert sm.list_tags(ResourceArn=model_arn)["Tags"] == []
+    sm.delete_model(ModelName=name)

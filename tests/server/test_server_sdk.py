@@ -21,40 +21,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from support.offline_guard import OFFLINE_GUARD
 from support.server_fixture import Server, breast_cancer_csv, clean_environ
 
 BUCKET = "sdk-tutorial"
-
-OFFLINE_GUARD = textwrap.dedent(
-    """
-    import atexit, ipaddress, sys
-
-    _blocked = []
-
-    def _loopback(host):
-        if isinstance(host, bytes):
-            host = host.decode()
-        if host is None or host in ("localhost", ""):
-            return True
-        try:
-            return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
-        except ValueError:
-            return str(host).endswith(".localhost")
-
-    def _guard(event, args):
-        if event == "socket.getaddrinfo" and not _loopback(args[0]):
-            _blocked.append(f"getaddrinfo {args[0]}")
-            raise OSError("offline test: non-loopback name lookup refused")
-        if event == "socket.connect":
-            address = args[1]
-            if isinstance(address, tuple) and not _loopback(address[0]):
-                _blocked.append(f"connect {address[0]}")
-                raise OSError("offline test: non-loopback connection refused")
-
-    sys.addaudithook(_guard)
-    atexit.register(lambda: print("NON-LOOPBACK ATTEMPTS:", _blocked, flush=True))
-    """
-)
 
 NOTEBOOK = textwrap.dedent(
     """

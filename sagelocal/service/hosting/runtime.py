@@ -9,8 +9,12 @@ sagemaker-runtime API returns it (reference inference §6; botocore ``sagemaker-
 - A 2xx answer is returned as is (a 204 as an empty 200 body); a 4xx/5xx one becomes ``ModelError`` with the
   container's status and body; no answer within 60 s is ``ModelError`` with status 0.
 
-The hop to the instance is plain HTTP/1.1 on loopback over kept-alive connections (one idle pool per instance
-port), so an invocation costs little besides the container's own work.
+The hop to the instance is plain HTTP/1.1 on loopback over kept-alive connections (one idle pool per instance),
+so an invocation costs little besides the container's own work. Instances come and go behind the server's back
+(a supervisor in another process replaces a killed one, deletes or updates an endpoint), so every invocation
+compares the instances it is routed to with those it last saw for that endpoint and closes the pools of the
+ones that are gone: their connections are not kept open (leaked) for as long as the server runs, and a new
+instance that happens to get an old one's port never receives the old one's connections.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from dataclasses import dataclass
 from sagelocal import config
 from sagelocal.aws.errors import ModelError, PayloadTooLarge, RuntimeValidationError, ServiceUnavailable
 from sagelocal.service.hosting.store import HostingStore, Instance
+
+#: A pool's key: the instance (its id) and the port it listens on.
+PoolKey = tuple[str, int]
 
 #: InvokeEndpoint's payload limit (botocore ``BodyBlob`` max; reference inference §6).
 MAX_PAYLOAD_BYTES = 6291456
@@ -69,13 +76,19 @@ def model_error(name: str, status: int, body: bytes) -> ModelError:
     return ModelError(message, status, text, log_group_arn(name))
 
 
+def pool_key(instance: Instance) -> PoolKey:
+    return instance.instance_id, instance.port
+
+
 class _Pool:
-    """Idle kept-alive connections to one instance port."""
+    """Idle kept-alive connections to one instance. Once closed it keeps nothing: a connection given back after
+    that (by an invocation that was under way) is closed at once."""
 
     def __init__(self, port: int) -> None:
         self.port = port
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def take(self) -> tuple[http.client.HTTPConnection, bool]:
         """A connection, and whether it was used before (so may have been closed by the server meanwhile)."""
@@ -86,13 +99,14 @@ class _Pool:
 
     def give_back(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
-            if len(self._idle) < 64:
+            if not self._closed and len(self._idle) < 64:
                 self._idle.append(conn)
                 return
         conn.close()
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
@@ -105,7 +119,9 @@ class Runtime:
     def __init__(self, store: HostingStore, on_unreachable: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.on_unreachable = on_unreachable
-        self._pools: dict[int, _Pool] = {}
+        self._pools: dict[PoolKey, _Pool] = {}
+        #: Endpoint (lower-cased) -> the instances its invocations were last routed to.
+        self._routed: dict[str, frozenset[PoolKey]] = {}
         self._turns: dict[str, itertools.count[int]] = {}
         self._lock = threading.Lock()
 
@@ -122,8 +138,10 @@ class Runtime:
             raise PayloadTooLarge(f"HTTP content length exceeded {MAX_PAYLOAD_BYTES} bytes.")
         routing = self.store.routing(name)
         if routing is None or routing[0].status not in _ROUTABLE or not routing[1]:
+            self._retire(name, frozenset())
             raise endpoint_not_found(name)
         record, instances = routing
+        self._retire(record.name, frozenset(pool_key(i) for i in instances))
         if target_variant is not None:
             instances = [i for i in instances if i.variant == target_variant]
             if not instances:
@@ -170,17 +188,33 @@ class Runtime:
                 turns = self._turns.setdefault(key, itertools.count())
         return turns
 
-    def _pool(self, port: int) -> _Pool:
-        pool = self._pools.get(port)
+    def _pool(self, instance: Instance) -> _Pool:
+        key = pool_key(instance)
+        pool = self._pools.get(key)
         if pool is None:
             with self._lock:
-                pool = self._pools.setdefault(port, _Pool(port))
+                pool = self._pools.setdefault(key, _Pool(instance.port))
         return pool
+
+    def _retire(self, name: str, current: frozenset[PoolKey]) -> None:
+        """Endpoint ``name`` now routes to ``current``: close the pools of its instances that are gone."""
+        endpoint = name.lower()
+        if self._routed.get(endpoint, frozenset()) == current:
+            return
+        with self._lock:
+            gone = self._routed.get(endpoint, frozenset()) - current
+            if current:
+                self._routed[endpoint] = current
+            else:
+                self._routed.pop(endpoint, None)
+            pools = [self._pools.pop(key) for key in gone if key in self._pools]
+        for pool in pools:
+            pool.close()
 
     def _post(
         self, instance: Instance, body: bytes, headers: dict[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
-        pool = self._pool(instance.port)
+        pool = self._pool(instance)
         while True:
             conn, reused = pool.take()
             try:
@@ -204,9 +238,13 @@ class Runtime:
                 pool.give_back(conn)
             return response.status, response_headers, answer
 
-    def forget(self, ports: list[int]) -> None:
-        """Close the pooled connections to instances that are gone."""
+    def forget(self, instances: list[Instance]) -> None:
+        """Close the pooled connections to ``instances`` (gone, or about to be)."""
+        keys = {pool_key(i) for i in instances}
         with self._lock:
-            pools = [self._pools.pop(p) for p in ports if p in self._pools]
+            pools = [self._pools.pop(key) for key in keys if key in self._pools]
+            for endpoint, routed in list(self._routed.items()):
+                if routed & keys:
+                    self._routed[endpoint] = routed - keys
         for pool in pools:
             pool.close()

@@ -25,9 +25,10 @@ from sagelocal.service.execution.launch import Children
 from sagelocal.service.execution.procs import process_start_time, worker_alive
 from sagelocal.service.hosting import documents, model_data
 from sagelocal.service.hosting.runtime import Invocation, Runtime
-from sagelocal.service.hosting.store import Deployment, HostingStore, model_not_found
+from sagelocal.service.hosting.store import Deployment, HostingStore, arn, model_not_found
 from sagelocal.service.listing import list_page
 from sagelocal.service.objectstore import ObjectStore
+from sagelocal.service.tags import TagStore
 
 #: Instance types a local backend runs (SageMaker SDK local mode's spelling); refused by ``sagelocal serve``.
 LOCAL_INSTANCE_TYPES = frozenset({"local"})
@@ -47,6 +48,8 @@ class Hosting:
         self.runner = runner
         self.allow_local_instance = allow_local_instance
         self.runtime = Runtime(self.store, on_unreachable=self.check_endpoint)
+        #: The resources' tags (AddTags/ListTags/DeleteTags by ARN, the table training jobs' tags are in).
+        self.tags = TagStore(db)
         self._children = Children()
 
     # --- models ---
@@ -60,7 +63,9 @@ class Hosting:
         for container in containers:
             if container.get("ModelDataUrl"):
                 model_data.check_exists(self.objects, container["ModelDataUrl"])
-        return {"ModelArn": self.store.insert_model(request["ModelName"], request)}
+        model_arn = self.store.insert_model(request["ModelName"], request)
+        self._tag(model_arn, request)
+        return {"ModelArn": model_arn}
 
     def describe_model(self, name: str) -> dict[str, Any]:
         validate("sagemaker", "DescribeModel", {"ModelName": name})
@@ -73,6 +78,7 @@ class Hosting:
     def delete_model(self, name: str) -> None:
         validate("sagemaker", "DeleteModel", {"ModelName": name})
         self.store.delete_model(name)
+        self.tags.delete_all(arn("model", name))
 
     # --- endpoint configs ---
 
@@ -91,7 +97,9 @@ class Hosting:
                     f"ModelName is required for production variant {variant['VariantName']}."
                 )
             self.store.model(model)  # Could not find model "arn:…".
-        return {"EndpointConfigArn": self.store.insert_config(request["EndpointConfigName"], request)}
+        config_arn = self.store.insert_config(request["EndpointConfigName"], request)
+        self._tag(config_arn, request)
+        return {"EndpointConfigArn": config_arn}
 
     def describe_endpoint_config(self, name: str) -> dict[str, Any]:
         validate("sagemaker", "DescribeEndpointConfig", {"EndpointConfigName": name})
@@ -104,6 +112,7 @@ class Hosting:
     def delete_endpoint_config(self, name: str) -> None:
         validate("sagemaker", "DeleteEndpointConfig", {"EndpointConfigName": name})
         self.store.delete_config(name)
+        self.tags.delete_all(arn("endpoint-config", name))
 
     # --- endpoints ---
 
@@ -129,6 +138,7 @@ class Hosting:
         name, config_name = request["EndpointName"], request["EndpointConfigName"]
         snapshot = self._snapshot(config_name)
         record = self.store.insert_endpoint(name, self.runner, request, config_name, snapshot)
+        self._tag(record.arn, request)
         self._start_or_fail(name, 1)
         return {"EndpointArn": record.arn}
 
@@ -166,6 +176,8 @@ class Hosting:
     def delete_endpoint(self, name: str) -> None:
         validate("sagemaker", "DeleteEndpoint", {"EndpointName": name})
         self.store.require(name)
+        self.tags.delete_all(arn("endpoint", name))
+        self.runtime.forget(self.store.instances(name))
         for deployment in self.store.mark_deleting(name):
             if _alive(deployment):
                 try:
@@ -186,6 +198,12 @@ class Hosting:
         target_variant: str | None = None,
     ) -> Invocation:
         return self.runtime.invoke(name, body, content_type, accept, custom_attributes, target_variant)
+
+    def _tag(self, resource_arn: str, request: dict[str, Any]) -> None:
+        """The Create request's ``Tags`` on the new resource; an earlier resource of that name took its own
+        tags with it (a leftover of one whose deletion was cut short is cleared here)."""
+        self.tags.delete_all(resource_arn)
+        self.tags.add(resource_arn, request.get("Tags") or [])
 
     # --- supervisors that died ---
 
@@ -215,7 +233,7 @@ class Hosting:
             from sagelocal.service.execution.hosting.container import remove_containers
 
             remove_containers(containers)
-        self.runtime.forget([i.port for i in instances])
+        self.runtime.forget(instances)
         self.store.fail(name, generation, reason)
         for instance in instances:
             shutil.rmtree(self.paths.instance_dir(name, instance.instance_id), ignore_errors=True)

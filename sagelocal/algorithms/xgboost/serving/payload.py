@@ -98,11 +98,25 @@ def _dmatrix(matrix: Any) -> Any:
     return xgb.DMatrix(matrix)
 
 
+#: Characters of a line of plain numbers (``repr`` of floats, ints, exponents) and commas.
+_NUMERIC = frozenset("0123456789.,-+eE")
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """``csv.Sniffer().sniff(first_line).delimiter``, as the image calls it, without the Sniffer's cost where its
+    answer is known: on a single line every character it holds counts as consistently frequent, so a line that
+    holds a comma gets the comma (first of the Sniffer's ``preferred`` list) — for a line of numbers and commas,
+    the ordinary payload, that is the answer (tests/algorithms check it against the Sniffer)."""
+    if "," in first_line and _NUMERIC.issuperset(first_line):
+        return ","
+    return csv.Sniffer().sniff(first_line).delimiter
+
+
 def csv_matrix(body: bytes, log: Log) -> Any:
     import numpy as np
 
     text = body.strip().decode("utf-8")
-    sniffed = csv.Sniffer().sniff(text.split("\n")[0][:512]).delimiter
+    sniffed = sniff_delimiter(text.split("\n")[0][:512])
     delimiter = "," if sniffed.isalnum() else sniffed
     log.info(f"Determined delimiter of CSV input is '{delimiter}'")
     rows = [["nan" if x == "" else x for x in line.split(delimiter)] for line in text.split("\n")]
