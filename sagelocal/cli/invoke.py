@@ -20,9 +20,10 @@ import typer
 from sagelocal.backends import Backend, get_backend
 from sagelocal.cli.errors import handle_errors, operation
 from sagelocal.cli.train import BackendOption
+from sagelocal.evaluation.testset import MAX_BODY_BYTES, pack_rows
 
 #: InvokeEndpoint's payload limit (botocore ``sagemaker-runtime`` ``BodyBlob`` max length).
-MAX_PAYLOAD_BYTES = 6291456
+MAX_PAYLOAD_BYTES = MAX_BODY_BYTES
 
 
 def csv_batches(data: bytes, limit: int = MAX_PAYLOAD_BYTES) -> list[bytes]:
@@ -34,19 +35,7 @@ def csv_batches(data: bytes, limit: int = MAX_PAYLOAD_BYTES) -> list[bytes]:
     rows = data.splitlines()
     while rows and not rows[-1].strip():
         rows.pop()
-    batches: list[bytes] = []
-    current: list[bytes] = []
-    size = 0
-    for row in rows:
-        added = len(row) + (1 if current else 0)
-        if current and size + added > limit:
-            batches.append(b"\n".join(current))
-            current, size = [], 0
-            added = len(row)
-        current.append(row)
-        size += added
-    batches.append(b"\n".join(current))
-    return batches
+    return [b"\n".join(chunk) for chunk in pack_rows(rows, limit)] or [b""]
 
 
 def join_bodies(bodies: list[bytes], content_type: str | None) -> bytes:

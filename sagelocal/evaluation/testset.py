@@ -9,7 +9,7 @@ cut into bodies no larger than InvokeEndpoint's 6 MB limit (6291456 bytes, botoc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,25 +84,33 @@ def read_test_set(path: Path) -> TestSet:
     return TestSet(np.asarray(labels, dtype=float), rows, fields - 1)
 
 
+def pack_rows(rows: Iterable[bytes], limit: int = MAX_BODY_BYTES) -> Iterator[list[bytes]]:
+    """Consecutive rows grouped so that each group joined by ``\\n`` is at most ``limit`` bytes (a single row
+    over the limit is a group of its own): the InvokeEndpoint bodies a CSV test set is sent in."""
+    chunk: list[bytes] = []
+    size = 0
+    for row in rows:
+        extra = len(row) + (1 if chunk else 0)
+        if chunk and size + extra > limit:
+            yield chunk
+            chunk, size = [], 0
+            extra = len(row)
+        chunk.append(row)
+        size += extra
+    if chunk:
+        yield chunk
+
+
 def bodies(rows: list[str], limit: int = MAX_BODY_BYTES) -> Iterator[tuple[bytes, int]]:
     """``(body, row count)`` for consecutive rows, each body rows joined by ``\\n`` and at most ``limit``
     bytes. A single row over the limit is an error: no endpoint would take it."""
-    chunk: list[bytes] = []
-    size = 0
-    for index, row in enumerate(rows):
-        data = row.encode()
-        extra = len(data) + (1 if chunk else 0)
+    encoded = [row.encode() for row in rows]
+    for index, data in enumerate(encoded):
         if len(data) > limit:
             raise EvaluationError(
                 f"Row {index + 1} of the test set is {len(data)} bytes, over InvokeEndpoint's {limit}-byte limit."
             )
-        if chunk and size + extra > limit:
-            yield b"\n".join(chunk), len(chunk)
-            chunk, size = [], 0
-            extra = len(data)
-        chunk.append(data)
-        size += extra
-    if chunk:
+    for chunk in pack_rows(encoded, limit):
         yield b"\n".join(chunk), len(chunk)
 
 
