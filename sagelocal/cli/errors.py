@@ -79,7 +79,7 @@ def _is_service_error(error: BaseException) -> bool:
 
 
 #: The top-level modules of each optional extra of pyproject.toml (``pip install 'sagelocal[<extra>]'``).
-EXTRA_MODULES = {"fastapi": "server", "docker": "docker", "boto3": "aws", "sagemaker": "aws"}
+EXTRA_MODULES = {"fastapi": "server", "docker": "docker", "boto3": "aws", "sagemaker": "aws", "optuna": "tuning"}
 
 
 def missing_extra(error: BaseException) -> str | None:
