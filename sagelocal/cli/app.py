@@ -54,6 +54,18 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "group",
         "Build and list sagelocal's XGBoost training images.",
     ),
+    "tune": (
+        "sagelocal.cli.tune",
+        "tune",
+        "command",
+        "Run a hyperparameter tuning job like HyperparameterTuner.fit(), with a live table of its training jobs.",
+    ),
+    "tuning": (
+        "sagelocal.cli.tuning",
+        "tuning_app",
+        "group",
+        "List, describe and stop hyperparameter tuning jobs, and list their training jobs.",
+    ),
 }
 
 
