@@ -39,6 +39,7 @@ class ChildView:
     job: JobRecord
     metric: str
     objective: float | None
+    tuning_job: str
 
     @property
     def name(self) -> str:
@@ -67,12 +68,12 @@ class ChildView:
         return self.objective if self.objective is not None else float("nan")
 
 
-def child_view(child: Child, job: JobRecord, metric: str) -> ChildView:
+def child_view(tuning_job: str, child: Child, job: JobRecord, metric: str) -> ChildView:
     value = None
     for item in job.final_metrics or []:
         if item["MetricName"] == metric:
             value = float(item["Value"])
-    return ChildView(child, job, metric, value)
+    return ChildView(child, job, metric, value, tuning_job)
 
 
 def counters(children: list[ChildView]) -> tuple[dict[str, int], dict[str, int]]:
@@ -102,7 +103,7 @@ def child_summary(view: ChildView, record: TuningRecord) -> dict[str, Any]:
     item: dict[str, Any] = {
         "TrainingJobName": job.name,
         "TrainingJobArn": job.arn,
-        "TuningJobName": record.name,
+        "TuningJobName": view.tuning_job,
         "CreationTime": _dt(job.creation_time),
     }
     if job.training_start_time is not None:

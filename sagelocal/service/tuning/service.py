@@ -98,7 +98,7 @@ class Tuning:
                 job is None
             ):  # the row is written just before the job: a creation in flight, or one that failed
                 continue
-            found.append(documents.child_view(child, self.jobs.reap_if_dead(job), metric))
+            found.append(documents.child_view(record.name, child, self.jobs.reap_if_dead(job), metric))
         return found
 
     def checked(self, record: TuningRecord) -> TuningRecord:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from support.tuning import tuning_request
 
+from sagelocal.aws.errors import ValidationException
 from sagelocal.backends.local import LocalBackend
 
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -211,3 +212,77 @@ def test_stop_ends_every_child_and_the_job(backend: LocalBackend, inputs: dict[s
     assert [(s["HyperParameterTuningJobName"], s["HyperParameterTuningJobStatus"]) for s in listed] == [
         ("stopped", "Stopped")
     ]
+
+
+@pytest.mark.timeout(300)
+def test_children_without_an_objective_fail_the_tuning_job(
+    backend: LocalBackend, inputs: dict[str, str]
+) -> None:
+    # No validation channel: the children complete, but never print validation:auc.
+    request = tuning_request(
+        "no-objective", {"train": inputs["train"]}, max_jobs=2, parallel=2,
+        static={"num_round": "2", "objective": "binary:logistic"},
+    )  # fmt: skip
+    backend.create_hyper_parameter_tuning_job(request)
+    described = wait_tuning(backend, "no-objective")
+    assert described["HyperParameterTuningJobStatus"] == "Failed"
+    assert described["FailureReason"] == (
+        "No training job succeeded after 2 attempts. Please take a look at the training job failures to get more "
+        "details."
+    )
+    assert described["TrainingJobStatusCounters"]["Completed"] == 2
+    assert described["ObjectiveStatusCounters"] == {"Succeeded": 0, "Pending": 0, "Failed": 2}
+    assert "BestTrainingJob" not in described
+    assert {c["ObjectiveStatus"] for c in children(backend, "no-objective")} == {"Failed"}
+
+
+@pytest.mark.timeout(300)
+def test_target_objective_ends_the_job_early_and_tags_reach_the_children(
+    backend: LocalBackend, inputs: dict[str, str]
+) -> None:
+    request = tuning_request(
+        "target", inputs, max_jobs=4, parallel=1, static={"num_round": "2", "objective": "binary:logistic"},
+        TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 0.1},
+    )  # fmt: skip
+    request["Tags"] = [{"Key": "team", "Value": "tuning"}]
+    backend.create_hyper_parameter_tuning_job(request)
+    described = wait_tuning(backend, "target")
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    (child,) = children(backend, "target")  # the first child reached the target: no other was launched
+    emulator = backend.emulator
+    assert emulator.tags.list_tags(child["TrainingJobArn"])["Tags"] == [{"Key": "team", "Value": "tuning"}]
+    assert emulator.tags.list_tags(described["HyperParameterTuningJobArn"])["Tags"] == [
+        {"Key": "team", "Value": "tuning"}
+    ]
+
+
+@pytest.mark.timeout(300)
+def test_warm_start_from_a_parent(backend: LocalBackend, inputs: dict[str, str]) -> None:
+    static = {"num_round": "2", "objective": "binary:logistic"}
+    backend.create_hyper_parameter_tuning_job(
+        tuning_request("parent", inputs, max_jobs=2, parallel=2, static=static)
+    )
+    parent = wait_tuning(backend, "parent")
+    warm = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "parent"}],
+        "WarmStartType": "IdenticalDataAndAlgorithm",
+    }
+    different = tuning_request("child", inputs, static={**static, "gamma": "1"})
+    different["WarmStartConfig"] = warm
+    with pytest.raises(ValidationException) as info:
+        backend.create_hyper_parameter_tuning_job(different)
+    assert info.value.message.startswith(
+        "The set of tunable plus static HyperParameter names is not the same across current and parent tuning "
+        "jobs. Please ensure this set is constant when warm starting."
+    )
+    request = tuning_request("child", inputs, strategy="Bayesian", max_jobs=1, parallel=1, static=static)
+    request["WarmStartConfig"] = warm
+    backend.create_hyper_parameter_tuning_job(request)
+    described = wait_tuning(backend, "child")
+    assert described["WarmStartConfig"] == warm
+    values = [parent["BestTrainingJob"], described["BestTrainingJob"]]
+    top = max(values, key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+    assert (
+        described["OverallBestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]
+        == (top["FinalHyperParameterTuningJobObjectiveMetric"])
+    )
