@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from support.reliability_cases import kill_leftover_workers
@@ -37,8 +38,8 @@ SETUP = textwrap.dedent(
     )
     xgb.set_hyperparameters(objective="binary:logistic", num_round={num_round})
     inputs = {{
-        "train": TrainingInput("s3://{bucket}/train", content_type="csv"),
-        "validation": TrainingInput("s3://{bucket}/validation", content_type="csv"),
+        "train": TrainingInput("s3://{bucket}/{prefix}train", content_type="csv"),
+        "validation": TrainingInput("s3://{bucket}/{prefix}validation", content_type="csv"),
     }}
     tuner = HyperparameterTuner(
         xgb,
@@ -50,7 +51,7 @@ SETUP = textwrap.dedent(
         }},
         max_jobs={max_jobs},
         max_parallel_jobs=2,
-        strategy="Random",
+        strategy="{strategy}",
         random_seed=7,
     )
     """
@@ -91,6 +92,7 @@ STOP = textwrap.dedent(
 
 
 def run(server: Server, body: str, **values: object) -> subprocess.CompletedProcess[str]:
+    values = {"prefix": "", "strategy": "Random", **values}
     script = SETUP.format(bucket=BUCKET, **values) + body.format(**values)
     return subprocess.run(
         [sys.executable, "-c", script],
@@ -204,3 +206,45 @@ def test_stop_tuning_job_stops_every_child(sagelocal_server: Server, data: None)
     assert all(c["TrainingJobStatus"] == "Stopped" for c in children), children
     assert described["TrainingJobStatusCounters"]["Stopped"] == len(children)
     assert described["TrainingJobStatusCounters"]["InProgress"] == 0
+
+
+@pytest.mark.timeout(900)
+def test_bayesian_tuning_on_the_bank_data(
+    sagelocal_server: Server, data: None, bank_data: tuple[Path, Path]
+) -> None:
+    train, test = bank_data
+    s3 = sagelocal_server.client("s3")
+    s3.upload_file(str(train), BUCKET, "bank/train/train.csv")
+    s3.upload_file(str(test), BUCKET, "bank/validation/validation.csv")
+    name = "sdk-bank-bayesian"
+    result = run(
+        sagelocal_server, FIT, name=name, max_jobs=3, num_round=10, prefix="bank/", strategy="Bayesian"
+    )
+    out = result.stdout
+    assert result.returncode == 0, f"stdout:\n{out}\nstderr:\n{result.stderr}"
+    assert re.search(r"^\.+!$", out, re.M), out
+
+    sm = sagelocal_server.client("sagemaker")
+    described = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    assert described["HyperParameterTuningJobConfig"]["Strategy"] == "Bayesian"
+    children = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+        "TrainingJobSummaries"
+    ]
+    assert sorted(c["TrainingJobName"][: len(name) + 4] for c in children) == [
+        f"{name}-001",
+        f"{name}-002",
+        f"{name}-003",
+    ]
+    finals = {}
+    for child in children:
+        job = sm.describe_training_job(TrainingJobName=child["TrainingJobName"])
+        finals[child["TrainingJobName"]] = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}[
+            "validation:auc"
+        ]
+    assert described["ObjectiveStatusCounters"] == {"Succeeded": 3, "Pending": 0, "Failed": 0}
+    assert described["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == max(
+        finals.values()
+    )
+    assert 0.7 < max(finals.values()) < 0.9  # the tutorial model's validation:auc on this data
+    rows = json.loads(_line(out, "ROWS"))
+    assert {r["TrainingJobName"]: r["FinalObjectiveValue"] for r in rows} == finals
