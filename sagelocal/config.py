@@ -109,3 +109,7 @@ class StatePaths:
         """The access key id and secret every request to ``sagelocal serve`` must be signed with (mode 0600,
         created at first use by :func:`sagelocal.server.credentials.load_or_create`)."""
         return self.home / "credentials.json"
+
+    def tuning_dir(self, name: str) -> Path:
+        """Hyperparameter tuning job ``name``'s folder: its tuner process's own output (``tuner.log``)."""
+        return self.home / "tuning" / name.lower()

@@ -216,6 +216,29 @@ class Backend(Protocol):
         DescribeEndpoint document (InService, Failed…), or ``{}`` when there is no such endpoint (deleted)."""
         ...
 
+    # --- SageMaker hyperparameter tuning ---------------------------------------------------------------------
+
+    def create_hyper_parameter_tuning_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateHyperParameterTuningJob. Returns ``{"HyperParameterTuningJobArn": …}``."""
+        ...
+
+    def describe_hyper_parameter_tuning_job(self, name: str) -> dict[str, Any]:
+        """DescribeHyperParameterTuningJob document (status, counters, BestTrainingJob…)."""
+        ...
+
+    def list_hyper_parameter_tuning_jobs(self, **params: Any) -> dict[str, Any]:
+        """ListHyperParameterTuningJobs. Returns ``{"HyperParameterTuningJobSummaries": [...], "NextToken"?}``."""
+        ...
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        """ListTrainingJobsForHyperParameterTuningJob (``HyperParameterTuningJobName``, ``StatusEquals``,
+        ``SortBy``…). Returns ``{"TrainingJobSummaries": [...], "NextToken"?}``."""
+        ...
+
+    def stop_hyper_parameter_tuning_job(self, name: str) -> None:
+        """StopHyperParameterTuningJob: the job is Stopping, then Stopped once its running children stopped."""
+        ...
+
     # --- job inputs and outputs ----------------------------------------------------------------------------
 
     def upload_input(self, path: Path, s3_prefix: str) -> str:

@@ -138,6 +138,23 @@ class EmulatedBackend:
         interval = self.poll_interval if poll_interval is None else poll_interval
         return wait_until_endpoint_settled(self.describe_endpoint, name, interval, timeout)
 
+    # --- SageMaker hyperparameter tuning ---
+
+    def create_hyper_parameter_tuning_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.emulator.tuning.create(request)
+
+    def describe_hyper_parameter_tuning_job(self, name: str) -> dict[str, Any]:
+        return self.emulator.tuning.describe(name)
+
+    def list_hyper_parameter_tuning_jobs(self, **params: Any) -> dict[str, Any]:
+        return self.emulator.tuning.list(**params)
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        return self.emulator.tuning.list_training_jobs(**params)
+
+    def stop_hyper_parameter_tuning_job(self, name: str) -> None:
+        self.emulator.tuning.stop(name)
+
     # --- files ---
 
     def upload_input(self, path: Path, s3_prefix: str) -> str:

@@ -409,6 +409,29 @@ class SageMakerBackend:
 
     # --- CloudWatch Logs -----------------------------------------------------------------------------------
 
+    # --- SageMaker hyperparameter tuning ---------------------------------------------------------------------
+
+    def create_hyper_parameter_tuning_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateHyperParameterTuningJob with ``request`` exactly as given (boto3 shape)."""
+        for definition in [request.get("TrainingJobDefinition"), *(request.get("TrainingJobDefinitions") or [])]:
+            if definition:
+                self.check_role(definition.get("RoleArn"))
+        return self._sagemaker("create_hyper_parameter_tuning_job", **request)
+
+    def describe_hyper_parameter_tuning_job(self, name: str) -> dict[str, Any]:
+        return self._sagemaker("describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+
+    def list_hyper_parameter_tuning_jobs(self, **params: Any) -> dict[str, Any]:
+        params = {k: v for k, v in params.items() if v is not None}
+        return self._sagemaker("list_hyper_parameter_tuning_jobs", **params)
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self, **params: Any) -> dict[str, Any]:
+        params = {k: v for k, v in params.items() if v is not None}
+        return self._sagemaker("list_training_jobs_for_hyper_parameter_tuning_job", **params)
+
+    def stop_hyper_parameter_tuning_job(self, name: str) -> None:
+        self._sagemaker("stop_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+
     def get_log_events(self, name: str, start_time: int | None = None) -> list[dict[str, Any]]:
         """The job's events from all its ``<job>/…`` streams, merged by timestamp, each with
         ``logStreamName``; only ``timestamp >= start_time`` (epoch ms) when given. A log group that does not

@@ -79,6 +79,18 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "command",
         "Send a payload to an endpoint (InvokeEndpoint) and print the response body.",
     ),
+    "tune": (
+        "sagelocal.cli.tune",
+        "tune",
+        "command",
+        "Run a hyperparameter tuning job like HyperparameterTuner.fit(), with a live table of its training jobs.",
+    ),
+    "tuning": (
+        "sagelocal.cli.tuning",
+        "tuning_app",
+        "group",
+        "List, describe and stop hyperparameter tuning jobs, and list their training jobs.",
+    ),
 }
 
 

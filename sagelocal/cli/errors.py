@@ -131,6 +131,7 @@ EXTRA_MODULES = {
     "boto3": "aws",
     "sagemaker": "aws",
     "matplotlib": "plot",
+    "optuna": "tuning",
 }
 
 

@@ -17,6 +17,7 @@ from sagelocal.aws.validation import parse_timestamp, validate
 from sagelocal.server import UnknownOperationException, answer_json_call
 from sagelocal.service.hosting.service import Hosting
 from sagelocal.service.service import Emulator
+from sagelocal.service.tuning.service import Tuning
 
 log = logging.getLogger("sagelocal.server")
 
@@ -38,8 +39,23 @@ _HOSTING: dict[str, Callable[[Hosting, dict[str, Any]], dict[str, Any] | None]] 
     "UpdateEndpoint": lambda h, p: h.update_endpoint(p),
     "DeleteEndpoint": lambda h, p: h.delete_endpoint(p["EndpointName"]),
 }
-OPERATIONS = (*_TRAINING, *_HOSTING)
-_CREATES = ("CreateTrainingJob", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint")
+#: The hyperparameter tuning operations (sagelocal/service/tuning): what each does with the parameters.
+_TUNING: dict[str, Callable[[Tuning, dict[str, Any]], dict[str, Any] | None]] = {
+    "CreateHyperParameterTuningJob": lambda t, p: t.create(p),
+    "DescribeHyperParameterTuningJob": lambda t, p: t.describe(p["HyperParameterTuningJobName"]),
+    "ListHyperParameterTuningJobs": lambda t, p: t.list(**_list_params(p)),
+    "ListTrainingJobsForHyperParameterTuningJob": lambda t, p: t.list_training_jobs(**p),
+    "StopHyperParameterTuningJob": lambda t, p: t.stop(p["HyperParameterTuningJobName"]),
+}
+OPERATIONS = (*_TRAINING, *_HOSTING, *_TUNING)
+_CREATES = (
+    "CreateTrainingJob",
+    "CreateModel",
+    "CreateEndpointConfig",
+    "CreateEndpoint",
+    "UpdateEndpoint",
+    "CreateHyperParameterTuningJob",
+)
 #: Tags of any resource, by ARN (sagelocal/service/tags.py).
 TAG_OPERATIONS = ("AddTags", "ListTags", "DeleteTags")
 _TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
@@ -74,6 +90,8 @@ def _call(emulator: Emulator, operation: str, params: dict[str, Any]) -> dict[st
         validate("sagemaker", operation, params)
     if operation in _HOSTING:
         return _HOSTING[operation](emulator.hosting, params) or {}
+    if operation in _TUNING:
+        return _TUNING[operation](emulator.tuning, params) or {}
     if operation == "CreateTrainingJob":
         return emulator.create_training_job(params)
     if operation == "DescribeTrainingJob":

@@ -111,6 +111,31 @@ CREATE TABLE IF NOT EXISTS endpoint_instances (
     container TEXT,                     -- the container's id (docker runner)
     PRIMARY KEY (endpoint, instance_id)
 );
+
+-- Hyperparameter tuning (service/tuning): a tuning job is a stored request driven by its own detached tuner
+-- process; the training jobs it launched are rows of jobs, listed in tuning_children in launch order.
+CREATE TABLE IF NOT EXISTS tuning_jobs (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    arn TEXT NOT NULL,
+    runner TEXT NOT NULL,
+    request TEXT NOT NULL,              -- the CreateHyperParameterTuningJob request, JSON
+    status TEXT NOT NULL,               -- HyperParameterTuningJobStatus
+    failure_reason TEXT,
+    creation_time REAL NOT NULL,
+    last_modified_time REAL NOT NULL,
+    end_time REAL,
+    details TEXT,                       -- TuningJobCompletionDetails, JSON
+    tuner_pid INTEGER,
+    tuner_start TEXT                    -- the tuner process's start time as the OS reports it
+);
+
+CREATE TABLE IF NOT EXISTS tuning_children (
+    tuning_job TEXT NOT NULL COLLATE NOCASE,
+    seq INTEGER NOT NULL,               -- 1-based launch order (the NNN of the child's name)
+    training_job TEXT NOT NULL,
+    tuned TEXT NOT NULL,                -- TunedHyperParameters, JSON
+    PRIMARY KEY (tuning_job, seq)
+);
 """
 
 

@@ -21,6 +21,8 @@ _SORT_KEYS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
     "Name": lambda r: (r.name,),
     "CreationTime": lambda r: (r.creation_time, r.name),
     "Status": lambda r: (r.status, r.creation_time, r.name),
+    # ListTrainingJobsForHyperParameterTuningJob (its records have an objective: service/tuning/documents.py)
+    "FinalObjectiveMetricValue": lambda r: (r.objective_sort_value, r.name),
 }
 _BOUNDS = (
     ("CreationTimeAfter", "creation_time", lambda v, b: v > b),

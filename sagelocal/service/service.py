@@ -31,6 +31,7 @@ from sagelocal.service.objectstore import ObjectStore
 from sagelocal.service.tags import TagStore
 from sagelocal.service.training import documents
 from sagelocal.service.training.store import RESOURCE_NOT_FOUND, JobRecord, JobStore
+from sagelocal.service.tuning.service import Tuning
 
 #: How a job's algorithm runs: in a child Python process, or in a container.
 RUNNERS = ("process", "docker")
@@ -75,19 +76,29 @@ class Emulator:
             launcher = warm.WarmLauncher(self.paths)
             launcher.warm_up()
             self._launcher = launcher
+        #: Hyperparameter tuning jobs (``service/tuning``).
+        self.tuning = Tuning(
+            self.paths, self.db, self.jobs, self.tags, runner, allow_local_instance, self.stop_training_job
+        )
 
     def job_dir(self, name: str) -> Path:
         return self.paths.job_dir(name)
 
     # --- CreateTrainingJob ---------------------------------------------------------------------------------
 
-    def create_training_job(self, request: dict[str, Any]) -> dict[str, Any]:
+    def create_training_job(
+        self, request: dict[str, Any], *, tuning_job_arn: str | None = None
+    ) -> dict[str, Any]:
+        """``tuning_job_arn``: the job is a tuning job's child (its DescribeTrainingJob shows TuningJobArn)."""
         from sagelocal.service.validation import validate_create_training_job
 
         validate_create_training_job(request, allow_local_instance=self.allow_local_instance)
         name = request["TrainingJobName"]
         # Only what the model knows is stored: members it does not model are ignored, as by the service.
-        record = self.jobs.insert(name, self.runner, known_members("sagemaker", "CreateTrainingJob", request))
+        stored = known_members("sagemaker", "CreateTrainingJob", request)
+        if tuning_job_arn is not None:
+            stored["TuningJobArn"] = tuning_job_arn
+        record = self.jobs.insert(name, self.runner, stored)
         self.tags.add(record.arn, request.get("Tags") or [])
         try:
             self._spawn(name)

@@ -36,7 +36,7 @@ BLOCKER = textwrap.dedent(
 )
 
 #: What each extra installs that the core does not (pyproject.toml), by top-level module.
-WITHOUT_EXTRAS = "fastapi,jinja2,docker,boto3,sagemaker,requests,awscli,moto,httpx,matplotlib"
+WITHOUT_EXTRAS = "fastapi,jinja2,docker,boto3,sagemaker,requests,awscli,moto,httpx,matplotlib,optuna"
 
 
 def run(tmp_path: Path, blocked: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -147,9 +147,10 @@ def test_extras_match_the_modules_the_cli_names() -> None:
         "boto3": "boto3",
         "sagemaker": "sagemaker",
         "matplotlib": "matplotlib",
+        "optuna": "optuna",
     }
     for module, extra in EXTRA_MODULES.items():
         assert any(req.startswith(distribution[module]) for req in extras[extra]), (module, extra)
         assert not any(req.startswith(distribution[module]) for req in project["dependencies"]), module
-    assert extras["all"] == ["sagelocal[aws,docker,plot,server]"]
+    assert extras["all"] == ["sagelocal[aws,docker,plot,server,tuning]"]
     assert "sagelocal[all]" in extras["dev"]

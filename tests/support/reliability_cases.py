@@ -318,10 +318,12 @@ def kill_leftover_workers(home: Path) -> None:
 
     from sagelocal.service.execution.procs import worker_alive
     from support.hosting import kill_leftover_endpoints
+    from support.tuning import kill_leftover_tuners
 
     db = home / "sagelocal.db"
     if not db.exists():
         return
+    kill_leftover_tuners(home)
     kill_leftover_endpoints(home)
     conn = sqlite3.connect(str(db), timeout=30)
     try:

@@ -66,6 +66,8 @@ def describe_document(record: JobRecord) -> dict[str, Any]:
         "TrainingJobStatus": record.status,
         "SecondaryStatus": record.secondary_status,
     }
+    if req.get("TuningJobArn"):
+        doc["TuningJobArn"] = req["TuningJobArn"]
     if record.failure_reason is not None and record.status == "Failed":
         doc["FailureReason"] = record.failure_reason
     doc["HyperParameters"] = dict(req.get("HyperParameters") or {})
