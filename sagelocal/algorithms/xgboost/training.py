@@ -95,6 +95,7 @@ class JobContext:
     checkpoint_dir: str | None = None
     container_path: Any = str  # callable: host path -> container path, for log lines
     verbose_native: bool = True  # 0.72: print XGBoost's C++ "tree pruning end" lines (silent=0)
+    is_master: bool = True  # one host, or the collective's master: the only host that saves (``train_job``)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -159,6 +160,14 @@ def build_params(
 # --- callbacks ---------------------------------------------------------------------------------------------
 
 
+def _rank() -> int:
+    """This worker's rank in XGBoost's collective (0 when training alone). XGBoost's own callbacks print
+    (``EvaluationMonitor``) and checkpoint (``TrainingCheckPoint``) on rank 0 only; so do sagelocal's."""
+    from xgboost import collective
+
+    return int(collective.get_rank())
+
+
 def _callbacks_base() -> Any:
     import xgboost as xgb
 
@@ -213,7 +222,8 @@ def _make_monitor(ctx: JobContext, custom: list[str], offset: int) -> Any:
             if evals_log:
                 line = metric_line(version, epoch + offset, evals_log, custom)
                 self.lines.append(line)
-                log.line(line)
+                if _rank() == 0:
+                    log.line(line)
             return False
 
     return Monitor()
@@ -241,6 +251,8 @@ def _make_checkpointer(ctx: JobContext, start: int) -> Any:
 
     class Checkpointer(base):  # type: ignore[misc, valid-type]
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if _rank() != 0:
+                return False
             iteration = start + epoch
             write_model(model, fmt, os.path.join(directory, f"{CHECKPOINT_FILENAME}.{iteration}"))
             stale = os.path.join(directory, f"{CHECKPOINT_FILENAME}.{iteration - CHECKPOINTS_TO_KEEP}")
@@ -274,7 +286,7 @@ def _make_training_checkpoint(ctx: JobContext, iterations: int) -> Any:
             return model
 
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-            if self._epoch == iterations:
+            if self._epoch == iterations and _rank() == 0:
                 model.save_model(
                     os.path.join(directory, f"{CHECKPOINT_FILENAME}_{epoch + self._start}.{extension}")
                 )
@@ -292,7 +304,8 @@ def _make_intermediate_saver(ctx: JobContext) -> Any:
 
     class IntermediateSaver(base):  # type: ignore[misc, valid-type]
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-            write_model(model, fmt, path)
+            if ctx.is_master:  # ``SaveIntermediateModelCallBack(model_dir, name, is_master)``
+                write_model(model, fmt, path)
             return False
 
     return IntermediateSaver()
@@ -377,12 +390,13 @@ def train_job(
 
     version, log = ctx.version, ctx.log
     is_3 = version.name == "3.0-5"
+    master = ctx.is_master
     if is_3:
-        log.info("TRAIN_JOB_DEBUG: Received is_master=True")
-        log.line("TRAIN_JOB_DEBUG: Received is_master=True")
+        log.info(f"TRAIN_JOB_DEBUG: Received is_master={master}")
+        log.line(f"TRAIN_JOB_DEBUG: Received is_master={master}")
 
     params, builtin, custom, tuning = build_params(cfg, version, log)
-    treebuild.resolve_tree_method(params, version, int(dtrain.num_row()), log)
+    treebuild.resolve_tree_method(params, version, int(dtrain.num_row()), log, _distributed())
 
     if not version.legacy:
         if version.at_least("1.2-1"):
@@ -408,7 +422,7 @@ def train_job(
     offset = 0 if version.callback_early_stopping else iteration
     monitor = _make_monitor(ctx, custom, offset)
     callbacks: list[Any] = [monitor]
-    if ctx.checkpoint_dir:
+    if ctx.checkpoint_dir and (master or not is_3):  # 3.0-5: ``if checkpoint_dir and is_master``
         os.makedirs(ctx.checkpoint_dir, exist_ok=True)
         # 1.3-1 moved to XGBoost's callback API (EvaluationMonitor, EarlyStopping, TrainingCheckPoint).
         new_api = version.callback_early_stopping
@@ -417,15 +431,15 @@ def train_job(
         )
     sigterm_text = "true" if cfg.save_model_on_termination else "false"
     if is_3:
-        log.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={sigterm_text}, is_master=True")
-    if cfg.save_model_on_termination and version.at_least("1.0-1"):
+        log.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={sigterm_text}, is_master={master}")
+    if cfg.save_model_on_termination and version.at_least("1.0-1") and (master or not is_3):
         if is_3:
             log.info("CALLBACK_ADDING: Adding SaveIntermediateModelCallBack on master")
         os.makedirs(ctx.model_dir, exist_ok=True)
         callbacks.append(_make_intermediate_saver(ctx))
         install_sigterm_handler(ctx.model_dir, log)
     elif is_3:
-        log.info(f"CALLBACK_SKIPPING save_model_on_termination={sigterm_text}, is_master=True)")
+        log.info(f"CALLBACK_SKIPPING save_model_on_termination={sigterm_text}, is_master={master})")
 
     early_stop = _early_stopping(cfg, version, builtin, custom, tuning, dval is not None, evals, log)
     if early_stop is not None:
@@ -445,12 +459,22 @@ def train_job(
 
     os.makedirs(ctx.model_dir, exist_ok=True)
     if is_3:
-        log.info(f"FINAL_MODEL_DEBUG: is_master=True, model_dir={ctx.container_path(ctx.model_dir)}")
-        log.line(f"FINAL_MODEL_DEBUG: is_master=True, model_dir={ctx.container_path(ctx.model_dir)}")
+        model_dir = ctx.container_path(ctx.model_dir)
+        log.info(f"FINAL_MODEL_DEBUG: is_master={master}, model_dir={model_dir}")
+        log.line(f"FINAL_MODEL_DEBUG: is_master={master}, model_dir={model_dir}")
+    if not master:
+        return booster  # only the master saves (``if is_master:``)
+    if is_3:
         log.info("FINAL_MODEL_SAVE: Saving final model as master")
         log.line("FINAL_MODEL_SAVE: Saving final model as master")
     write_model(booster, version, os.path.join(ctx.model_dir, MODEL_NAME))
     return booster
+
+
+def _distributed() -> bool:
+    from xgboost import collective
+
+    return bool(collective.is_distributed())
 
 
 def _fail_as_the_image(cfg: TrainingConfig, version: ImageVersion) -> None:
@@ -561,7 +585,8 @@ def _cross_validate(
         _fail_as_the_image(cfg, version)
         booster, history = _boost(params, fold_train, evals, cfg.num_round, callbacks, feval, version)
         histories.append(history)
-        write_model(booster, version, os.path.join(ctx.model_dir, f"{MODEL_NAME}-{fold}"))
+        if ctx.is_master:
+            write_model(booster, version, os.path.join(ctx.model_dir, f"{MODEL_NAME}-{fold}"))
         output = booster.predict(fold_val)
         column = seen[val_idx]
         if classification and output.ndim > 1:
