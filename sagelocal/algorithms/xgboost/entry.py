@@ -497,21 +497,31 @@ def _run_legacy(layout: Layout, version: ImageVersion, log: Log) -> None:
         )
         return loaded
 
-    if not train_size:
+    if not train_size and len(hosts) == 1:
         raise UserError(f"No data in training channel path {name_of(train_path)}")
-    dtrain = load(train_path, cfg.csv_weights, True)
+    dtrain = load(train_path, cfg.csv_weights, True) if train_size else None
     dval = load(val_path, False, False) if val_size else None
     dtrain, dval = _align_widths(dtrain, dval)
-    ctx = JobContext(
-        version=version,
-        log=log,
-        model_dir=str(layout.model_dir),
-        output_data_dir=str(layout.output_data_dir),
-        checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
-        container_path=name_of,
-        verbose_native=cfg.silent != 1,
-    )
-    train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx)
+
+    def run_train_job(is_master: bool) -> None:
+        ctx = JobContext(
+            version=version,
+            log=log,
+            model_dir=str(layout.model_dir),
+            output_data_dir=str(layout.output_data_dir),
+            checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
+            container_path=name_of,
+            verbose_native=cfg.silent != 1,
+            is_master=is_master,
+        )
+        train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx)
+
+    if len(hosts) > 1:
+        # 0.72's own multi-host log lines are not public: the 0.90-1 image's lines stand in for them.
+        current_host = str(layout.resource_config.get("current_host") or hosts[0])
+        _train_distributed(run_train_job, dtrain is not None, None, hosts, current_host, version, log)
+        return
+    run_train_job(True)
 
 
 def _entries(loaded: Any) -> int:
