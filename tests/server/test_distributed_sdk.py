@@ -70,9 +70,7 @@ def _accuracy(server: Server, model_data: str, dest: Path, test: np.ndarray) -> 
     return float(((predictions > 0.5) == (test[:, 0] == 1)).mean()), predictions
 
 
-def test_the_tutorial_on_two_instances_through_the_sdk(
-    tmp_path: Path, bank_data: tuple[Path, Path]
-) -> None:
+def test_the_tutorial_on_two_instances_through_the_sdk(tmp_path: Path, bank_data: tuple[Path, Path]) -> None:
     train_csv, test_csv = bank_data
     with running_server(tmp_path / "home") as server:
         s3 = server.client("s3")
