@@ -40,8 +40,10 @@ DNS_WAIT_SECONDS = 15 * 60
 #: (3.0-5); on one machine the tracker is up within moments, so sagelocal tries again sooner.
 CONNECT_RETRY_SECONDS = 0.2
 CONNECT_ATTEMPTS = 150
-#: The collective's timeout (``dmlc_timeout``): the 3.0-5 image passes ``max(connect_retry_timeout, 30)``.
-COLLECTIVE_TIMEOUT_SECONDS = 30
+#: The collective's timeout (``dmlc_timeout``). The 3.0-5 image passes ``max(connect_retry_timeout, 30)``; a
+#: busy machine running every host of a job can stall one of them longer than that, and a host that dies is
+#: noticed by the supervisor (its process or container exits), not by this timeout, so sagelocal waits longer.
+COLLECTIVE_TIMEOUT_SECONDS = 600
 
 
 def wait_hostname_resolution(hosts: list[str], environ: Mapping[str, str]) -> None:
