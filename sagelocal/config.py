@@ -58,6 +58,16 @@ class StatePaths:
         """Training job ``name``'s folder: the root of its container layout."""
         return self.jobs / name
 
+    def host_dirs(self, name: str) -> Path:
+        """Where the layouts of job ``name``'s hosts after the first live: ``jobs/<name>.hosts/`` (a job name
+        holds no ``.``, so no job's folder can be called that), outside the first host's layout, which a
+        container mounts at /opt/ml."""
+        return self.jobs / f"{name}.hosts"
+
+    def host_dir(self, name: str, host: str) -> Path:
+        """The root of training host ``host``'s container layout: ``algo-1``'s is :meth:`job_dir`."""
+        return self.job_dir(name) if host == "algo-1" else self.host_dirs(name) / host
+
     def supervisor_log(self, name: str) -> Path:
         """Where job ``name``'s supervisor process writes its own output (not the algorithm's: that is in the
         log store)."""

@@ -359,6 +359,38 @@ def _read_json(path: Path, default: Any) -> Any:
         return json.load(f)
 
 
+# --- Several training hosts -------------------------------------------------------------------------
+
+#: The tracker port of the image's first collective round (``distributed.py``: ``port = 9099``); the second
+#: round uses the next port.
+RABIT_PORT = 9099
+#: sagelocal's own variables, set by its supervisor (never taken from a request's Environment, which withholds
+#: ``SAGELOCAL_*``) when the hosts of a job share one machine's network (``--backend local``): host name ->
+#: address (JSON), and the first tracker port. In containers, hosts resolve each other by DNS as on SageMaker
+#: and neither is set.
+HOST_ADDRESSES_ENV = "SAGELOCAL_HOST_ADDRESSES"
+RABIT_PORT_ENV = "SAGELOCAL_RABIT_PORT"
+
+
+def host_address(host: str, environ: Mapping[str, str] | None = None) -> str:
+    """The IPv4 address of training host ``host``: from :data:`HOST_ADDRESSES_ENV` when the supervisor set it,
+    else the resolver's answer (``socket.gethostbyname``, what the image's ``_dns_lookup`` calls). Raises
+    ``OSError`` while the name does not resolve."""
+    environ = os.environ if environ is None else environ
+    mapping = environ.get(HOST_ADDRESSES_ENV)
+    if mapping:
+        addresses = json.loads(mapping)
+        if host in addresses:
+            return str(addresses[host])
+    return socket.gethostbyname(host)
+
+
+def rabit_port(environ: Mapping[str, str] | None = None) -> int:
+    """The first collective round's tracker port (:data:`RABIT_PORT` unless the supervisor chose another)."""
+    environ = os.environ if environ is None else environ
+    return int(environ.get(RABIT_PORT_ENV) or RABIT_PORT)
+
+
 # ===========================================================================================
 
 # Serving: what the container's ``serve`` reads (appended section; owned by the serving side).

@@ -248,9 +248,10 @@ def wait_for_rounds(backend: Any, name: str, rounds: int = 3, timeout: float = 1
 
 
 def algorithm_pids(home: Path, name: str) -> list[int]:
-    """Processes running the algorithm over this job's layout: started cold (found by their command line) or
-    forked by a warm worker (the worker's children)."""
-    needle = f"--ml-root\x00{home / 'jobs' / name}\x00".encode()
+    """Processes running the algorithm over this job's layouts (every host's): started cold (found by their
+    command line) or forked by a warm worker (the worker's children)."""
+    needles = [f"--ml-root\x00{home / 'jobs' / name}\x00".encode()]
+    needles.append(f"--ml-root\x00{home / 'jobs' / name}.hosts/".encode())  # the job's other hosts
     found = []
     try:
         worker = supervisor_pid(home, name)
@@ -265,7 +266,7 @@ def algorithm_pids(home: Path, name: str) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if needle in cmdline + b"\x00" and int(entry.name) not in found:
+        if any(n in cmdline + b"\x00" for n in needles) and int(entry.name) not in found:
             found.append(int(entry.name))
     return found
 

@@ -226,12 +226,6 @@ def _load_channels(
     num_gpus = int(env.get("SM_NUM_GPUS", "0") or 0)
     if cfg.use_dask_gpu_training and version.at_least("1.5-1"):
         _check_dask_gpu(validated, num_gpus, len(hosts), data_format, layout.input_data_config)
-    if len(hosts) > 1:
-        log.warning(
-            f"Distributed training over {len(hosts)} hosts is not emulated; "
-            f"{env['SM_CURRENT_HOST']} trains alone on its data."
-        )
-
     if is_pipe:
         train_size = pipes.pipe_size(train_path, log, name_of)
         val_size = pipes.pipe_size(val_path, log, name_of) if val_path else 0
@@ -255,6 +249,30 @@ def _load_channels(
     )
     dtrain, dval = _align_widths(dtrain, dval)
 
+    def run_train_job(is_master: bool) -> None:
+        ctx = JobContext(
+            version=version,
+            log=log,
+            model_dir=model_dir,
+            checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
+            container_path=name_of,
+            output_data_dir=env["SM_OUTPUT_DATA_DIR"],
+            is_master=is_master,
+            debugger=debugger,
+        )
+        combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
+        if combined is not None:
+            log.info("Read both train and validation data into one DMatrix")
+        with at("job"):
+            train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
+
+    if len(hosts) > 1:
+        current_host = env["SM_CURRENT_HOST"]
+        validation_channel = layout.input_data_config.get("validation") if dval is None else None
+        _train_distributed(
+            run_train_job, dtrain is not None, validation_channel, hosts, current_host, version, log
+        )
+        return
     if has_validation_channel and dval is None and dtrain is not None:
         with at("no_val"):
             raise UserError(
@@ -264,20 +282,54 @@ def _load_channels(
         with at("no_train"):
             raise UserError(f"No data in training channel path {name_of(train_path)}")
     log.info("Single node training.")
-    ctx = JobContext(
-        version=version,
-        log=log,
-        model_dir=model_dir,
-        checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
-        container_path=name_of,
-        output_data_dir=env["SM_OUTPUT_DATA_DIR"],
-        debugger=debugger,
-    )
-    combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
-    if combined is not None:
-        log.info("Read both train and validation data into one DMatrix")
+    run_train_job(True)
+
+
+#: Where the images' no-data warnings send the reader (1.7-1 on).
+_DIVIDE_DATA_LINK = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost.html#Instance-XGBoost-distributed-training-divide-data"
+)
+
+
+def _train_distributed(
+    run_train_job: Any,
+    has_train_data: bool,
+    missing_validation: Mapping[str, Any] | None,
+    hosts: list[str],
+    current_host: str,
+    version: ImageVersion,
+    log: Log,
+) -> None:
+    """``sagemaker_train`` when ``num_hosts > 1`` (``distributed.py`` for the collective itself).
+    ``missing_validation`` is the validation channel's config when the job has one but this host no data in
+    it."""
+    from sagelocal.algorithms.xgboost import distributed
+
+    log.info(f"Distributed node training with {len(hosts)} hosts: {hosts}")
+    distributed.wait_hostname_resolution(hosts, os.environ)
+    include = has_train_data
+    if version.at_least("1.7-1"):
+        if not has_train_data:
+            log.warning(
+                f"Host {current_host} does not have training data. Will broadcast to cluster and this host "
+                f"{current_host} will not be used in distributed training. Please divide the training data "
+                f"across instances properly. See {_DIVIDE_DATA_LINK}. "
+            )
+        if missing_validation is not None:
+            log.warning(
+                f"Host {current_host} does not have validation data in the validation channel : "
+                f"{dict(missing_validation)}. Will broadcast to cluster and this host {current_host} "
+                f"will not be used in distributed training. Please divide the validation data across "
+                f"instances properly. See {_DIVIDE_DATA_LINK}. "
+            )
+            include = False
+    elif not has_train_data:
+        log.warning(
+            f"Host {current_host} does not have data. Will broadcast to cluster and will not be used in "
+            "distributed training."
+        )
     with at("job"):
-        train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
+        distributed.rabit_run(run_train_job, include, hosts, current_host, os.environ, log, version)
 
 
 def _check_dask_gpu(
@@ -458,21 +510,31 @@ def _run_legacy(layout: Layout, version: ImageVersion, log: Log) -> None:
         )
         return loaded
 
-    if not train_size:
+    if not train_size and len(hosts) == 1:
         raise UserError(f"No data in training channel path {name_of(train_path)}")
-    dtrain = load(train_path, cfg.csv_weights, True)
+    dtrain = load(train_path, cfg.csv_weights, True) if train_size else None
     dval = load(val_path, False, False) if val_size else None
     dtrain, dval = _align_widths(dtrain, dval)
-    ctx = JobContext(
-        version=version,
-        log=log,
-        model_dir=str(layout.model_dir),
-        output_data_dir=str(layout.output_data_dir),
-        checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
-        container_path=name_of,
-        verbose_native=cfg.silent != 1,
-    )
-    train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx)
+
+    def run_train_job(is_master: bool) -> None:
+        ctx = JobContext(
+            version=version,
+            log=log,
+            model_dir=str(layout.model_dir),
+            output_data_dir=str(layout.output_data_dir),
+            checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
+            container_path=name_of,
+            verbose_native=cfg.silent != 1,
+            is_master=is_master,
+        )
+        train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx)
+
+    if len(hosts) > 1:
+        # 0.72's own multi-host log lines are not public: the 0.90-1 image's lines stand in for them.
+        current_host = str(layout.resource_config.get("current_host") or hosts[0])
+        _train_distributed(run_train_job, dtrain is not None, None, hosts, current_host, version, log)
+        return
+    run_train_job(True)
 
 
 def _entries(loaded: Any) -> int:

@@ -97,6 +97,7 @@ class JobContext:
     checkpoint_dir: str | None = None
     container_path: Any = str  # callable: host path -> container path, for log lines
     verbose_native: bool = True  # 0.72: print XGBoost's C++ "tree pruning end" lines (silent=0)
+    is_master: bool = True  # one host, or the collective's master: the only host that saves (``train_job``)
     extra: dict[str, Any] = field(default_factory=dict)
     debugger: Any = None  # debugger.Debugger: the smdebug hook lines (0.90-2 … 1.7-1)
     notices: LibraryNotices | None = None  # the warnings of the image's XGBoost (set by train_job)
@@ -163,6 +164,14 @@ def build_params(
 # --- callbacks ---------------------------------------------------------------------------------------------
 
 
+def _rank() -> int:
+    """This worker's rank in XGBoost's collective (0 when training alone). XGBoost's own callbacks print
+    (``EvaluationMonitor``) and checkpoint (``TrainingCheckPoint``) on rank 0 only; so do sagelocal's."""
+    from xgboost import collective
+
+    return int(collective.get_rank())
+
+
 def _callbacks_base() -> Any:
     import xgboost as xgb
 
@@ -217,7 +226,8 @@ def _make_monitor(ctx: JobContext, custom: list[str], offset: int) -> Any:
             if evals_log:
                 line = metric_line(version, epoch + offset, evals_log, custom)
                 self.lines.append(line)
-                log.line(line)
+                if _rank() == 0:
+                    log.line(line)
             return False
 
     return Monitor()
@@ -245,6 +255,8 @@ def _make_checkpointer(ctx: JobContext, start: int) -> Any:
 
     class Checkpointer(base):  # type: ignore[misc, valid-type]
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if _rank() != 0:
+                return False
             iteration = start + epoch
             write_model(model, fmt, os.path.join(directory, f"{CHECKPOINT_FILENAME}.{iteration}"))
             stale = os.path.join(directory, f"{CHECKPOINT_FILENAME}.{iteration - CHECKPOINTS_TO_KEEP}")
@@ -278,7 +290,7 @@ def _make_training_checkpoint(ctx: JobContext, iterations: int) -> Any:
             return model
 
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-            if self._epoch == iterations:
+            if self._epoch == iterations and _rank() == 0:
                 model.save_model(
                     os.path.join(directory, f"{CHECKPOINT_FILENAME}_{epoch + self._start}.{extension}")
                 )
@@ -297,9 +309,10 @@ def _make_intermediate_saver(ctx: JobContext, name: str = MODEL_NAME) -> Any:
 
     class IntermediateSaver(base):  # type: ignore[misc, valid-type]
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-            write_model(model, fmt, path)
-            if notices is not None:
-                notices.ubjson_save("intermediate")
+            if ctx.is_master:  # ``SaveIntermediateModelCallBack(model_dir, name, is_master)``
+                write_model(model, fmt, path)
+                if notices is not None:
+                    notices.ubjson_save("intermediate")
             return False
 
     return IntermediateSaver()
@@ -385,12 +398,14 @@ def train_job(
     version, log = ctx.version, ctx.log
     if ctx.notices is None:
         ctx.notices = LibraryNotices(version, log)
+    is_3 = version.name == "3.0-5"
+    master = ctx.is_master
     if version.debug_lines:
-        log.info("TRAIN_JOB_DEBUG: Received is_master=True")
-        log.line("TRAIN_JOB_DEBUG: Received is_master=True")
+        log.info(f"TRAIN_JOB_DEBUG: Received is_master={master}")
+        log.line(f"TRAIN_JOB_DEBUG: Received is_master={master}")
 
     params, builtin, custom, tuning = build_params(cfg, version, log)
-    treebuild.resolve_tree_method(params, version, int(dtrain.num_row()), log)
+    treebuild.resolve_tree_method(params, version, int(dtrain.num_row()), log, _distributed())
 
     # 0.90-2 … 1.2-1 call add_debugging before logging the matrix sizes; 1.2-2 on, per model in train_job's try
     hook_first = not version.at_least("1.2-2")
@@ -419,7 +434,7 @@ def train_job(
     offset = 0 if version.callback_early_stopping else iteration
     monitor = _make_monitor(ctx, custom, offset)
     callbacks: list[Any] = [monitor]
-    if ctx.checkpoint_dir:
+    if ctx.checkpoint_dir and (master or not is_3):  # 3.0-5: ``if checkpoint_dir and is_master``
         os.makedirs(ctx.checkpoint_dir, exist_ok=True)
         # 1.3-1 moved to XGBoost's callback API (EvaluationMonitor, EarlyStopping, TrainingCheckPoint).
         new_api = version.callback_early_stopping
@@ -427,7 +442,7 @@ def train_job(
             _make_training_checkpoint(ctx, iteration) if new_api else _make_checkpointer(ctx, iteration)
         )
     _termination_lines(ctx, cfg)
-    if cfg.save_model_on_termination and version.at_least("1.0-1"):
+    if cfg.save_model_on_termination and version.at_least("1.0-1") and (master or not is_3):
         os.makedirs(ctx.model_dir, exist_ok=True)
         callbacks.append(_make_intermediate_saver(ctx))
         install_sigterm_handler(ctx.model_dir, log)
@@ -461,6 +476,8 @@ def train_job(
 
     os.makedirs(ctx.model_dir, exist_ok=True)
     _final_model_lines(ctx)
+    if not master:
+        return booster  # only the master saves (``if is_master:``)
     write_model(booster, version, os.path.join(ctx.model_dir, MODEL_NAME))
     ctx.notices.ubjson_save("final")
     return booster
@@ -476,11 +493,12 @@ def _termination_lines(ctx: JobContext, cfg: TrainingConfig) -> None:
     if not ctx.version.debug_lines:
         return
     text = "true" if cfg.save_model_on_termination else "false"
-    ctx.log.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={text}, is_master=True")
-    if cfg.save_model_on_termination:
+    master = ctx.is_master
+    ctx.log.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={text}, is_master={master}")
+    if cfg.save_model_on_termination and master:
         ctx.log.info("CALLBACK_ADDING: Adding SaveIntermediateModelCallBack on master")
     else:
-        ctx.log.info(f"CALLBACK_SKIPPING save_model_on_termination={text}, is_master=True)")
+        ctx.log.info(f"CALLBACK_SKIPPING save_model_on_termination={text}, is_master={master})")
 
 
 def _final_model_lines(ctx: JobContext) -> None:
@@ -488,8 +506,9 @@ def _final_model_lines(ctx: JobContext) -> None:
     if not ctx.version.debug_lines:
         return
     model_dir = ctx.container_path(ctx.model_dir)
-    debug = f"FINAL_MODEL_DEBUG: is_master=True, model_dir={model_dir}"
-    for text in (debug, "FINAL_MODEL_SAVE: Saving final model as master"):
+    debug = f"FINAL_MODEL_DEBUG: is_master={ctx.is_master}, model_dir={model_dir}"
+    saving = ["FINAL_MODEL_SAVE: Saving final model as master"] if ctx.is_master else []
+    for text in (debug, *saving):
         ctx.log.info(text)
         ctx.log.line(text)
 
@@ -513,6 +532,12 @@ def _notice(ctx: JobContext, cfg: TrainingConfig) -> Announcements:
             notices.feval_deprecated()
 
     return before, at_call
+
+
+def _distributed() -> bool:
+    from xgboost import collective
+
+    return bool(collective.is_distributed())
 
 
 def _fail_as_the_image(cfg: TrainingConfig, version: ImageVersion) -> None:
@@ -684,7 +709,7 @@ def _cross_validate(
 
     # train_job saves the models once cross validation is done
     _final_model_lines(ctx)
-    for fold, booster in enumerate(boosters):
+    for fold, booster in enumerate(boosters if ctx.is_master else []):  # only the master saves
         write_model(booster, version, os.path.join(ctx.model_dir, f"{MODEL_NAME}-{fold}"))
         if ctx.notices is not None:
             ctx.notices.ubjson_save("fold")

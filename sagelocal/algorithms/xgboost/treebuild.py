@@ -45,8 +45,11 @@ _APPROX_NOTICE: dict[str, str] = {
 }
 
 
-def resolve_tree_method(params: dict[str, Any], version: ImageVersion, num_rows: int, log: Log) -> None:
-    """Set ``params['tree_method']`` to what the image's XGBoost ran for ``auto`` (or unset): nothing to do
+def resolve_tree_method(
+    params: dict[str, Any], version: ImageVersion, num_rows: int, log: Log, distributed: bool = False
+) -> None:
+    """Set ``params['tree_method']`` to what the image's XGBoost ran for ``auto`` (or unset) — approx in
+    distributed training, whatever the number of rows (the same heuristic in ``gbtree.cc``): nothing to do
     on 3.0-5 (XGBoost 3's ``auto`` is hist), nor when the job names its updaters (the heuristic is skipped
     then) or uses the linear booster."""
     if version.auto_tree_method != "exact":
@@ -54,6 +57,10 @@ def resolve_tree_method(params: dict[str, Any], version: ImageVersion, num_rows:
     if params.get("tree_method", "auto") != "auto" or "updater" in params:
         return
     if params.get("booster", "gbtree") == "gblinear":
+        return
+    if distributed:
+        # ``if (rabit::IsDistributed())``: approx, with a LOG(INFO) not shown at the default verbosity.
+        params["tree_method"] = "approx"
         return
     if num_rows >= APPROX_ROWS:
         notice = _APPROX_NOTICE.get(version.upstream_xgboost)

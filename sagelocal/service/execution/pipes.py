@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sagelocal import config
-from sagelocal.contract import Layout, clear_path, make_folder
+from sagelocal.contract import FIRST_HOST, Layout, clear_path, make_folder
 from sagelocal.service.objectstore import ObjectStore
-from sagelocal.service.training.layout import channel_objects, input_data_config
+from sagelocal.service.training.layout import channel_objects, host_share, hosts, input_data_config
 
 _OPEN_RETRY_SECONDS = 0.05
 
@@ -27,8 +27,11 @@ _OPEN_RETRY_SECONDS = 0.05
 class PipeFeeder:
     """The FIFOs of a job's Pipe-mode channels and the threads writing them."""
 
-    def __init__(self, ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> None:
+    def __init__(
+        self, ml_root: Path, request: dict[str, Any], objects: ObjectStore, host: str = FIRST_HOST
+    ) -> None:
         self.layout = Layout(ml_root)
+        self.host = host
         self.request = request
         self.objects = objects
         self._stop = threading.Event()
@@ -44,6 +47,7 @@ class PipeFeeder:
                 continue
             s3 = (channel.get("DataSource") or {}).get("S3DataSource") or {}
             items = channel_objects(self.objects, s3["S3Uri"], s3.get("S3DataType", "S3Prefix"), role)
+            items = host_share(items, modes[name]["S3DistributionType"], self.host, hosts(self.request))
             path = self.layout.pipe_file(name)
             make_folder(self.layout.ml_root, path.parent)
             clear_path(path)
@@ -100,5 +104,7 @@ class PipeFeeder:
                 pass
 
 
-def start_pipes(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> PipeFeeder:
-    return PipeFeeder(ml_root, request, objects).start()
+def start_pipes(
+    ml_root: Path, request: dict[str, Any], objects: ObjectStore, host: str = FIRST_HOST
+) -> PipeFeeder:
+    return PipeFeeder(ml_root, request, objects, host).start()

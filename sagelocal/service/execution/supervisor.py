@@ -9,6 +9,7 @@ process is on the critical path of every job.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 import threading
@@ -23,12 +24,13 @@ from sagelocal.aws.errors import INTERNAL_SERVER_ERROR, JobFailure
 from sagelocal.config import StatePaths
 from sagelocal.contract import FIRST_HOST, Layout
 from sagelocal.service.db import Database
-from sagelocal.service.execution.runners.base import AlgorithmRun, Runner
+from sagelocal.service.execution.hosts import run_hosts
+from sagelocal.service.execution.runners.base import AlgorithmRun, Cluster, Runner
 from sagelocal.service.logstore import TRAINING_LOG_GROUP, LogStore, render_message
 from sagelocal.service.objectstore import ObjectStore
 from sagelocal.service.training import artifacts
 from sagelocal.service.training import store as states
-from sagelocal.service.training.layout import build_layout, save_checkpoints
+from sagelocal.service.training.layout import build_layout, hosts, save_checkpoints
 from sagelocal.service.training.metrics import MetricTracker, metric_definitions
 
 _stop = threading.Event()
@@ -85,16 +87,21 @@ class LogWriter:
         self.flush()
 
 
-def failure_reason(failure_text: str | None, code: int) -> str:
+def failure_reason(failure_text: str | None, code: int, host: str | None = None) -> str:
     """FailureReason for an algorithm that exited ``code`` != 0: the failure file's text, prefixed
-    ``AlgorithmError: `` unless it already names its kind, then ``, exit code: N``; at most 1024 chars."""
+    ``AlgorithmError: `` unless it already names its kind, then ``, exit code: N``; at most 1024 chars. A
+    process that wrote no reason gets a line of sagelocal's own, which names the training host when the job
+    has several (``host``)."""
     text = (failure_text or "").rstrip()
     if not text:
+        where = f" on {host}" if host else ""
         if code > 128 and code - 128 in _SIGNALS:
             text = (
-                f"AlgorithmError: The algorithm process was killed by signal {code - 128} "
+                f"AlgorithmError: The algorithm process{where} was killed by signal {code - 128} "
                 f"({_SIGNALS[code - 128]}) and wrote no failure reason"
             )
+        elif host:
+            text = f"AlgorithmError: See job logs for more information (the algorithm on {host} exited)"
         else:
             text = "AlgorithmError: See job logs for more information"
     if not text.startswith(("ClientError:", "AlgorithmError:")):
@@ -102,12 +109,14 @@ def failure_reason(failure_text: str | None, code: int) -> str:
     return (text + f", exit code: {code}")[:1024]
 
 
-def _start_feeders(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> list[Any]:
+def _start_feeders(
+    ml_root: Path, request: dict[str, Any], objects: ObjectStore, host: str = FIRST_HOST
+) -> list[Any]:
     """What runs beside the algorithm: the Pipe-mode FIFO writers and the checkpoint upload watcher."""
     from sagelocal.service.execution.checkpoint_sync import start_checkpoint_sync
     from sagelocal.service.execution.pipes import start_pipes
 
-    feeders: list[Any] = [start_pipes(ml_root, request, objects)]
+    feeders: list[Any] = [start_pipes(ml_root, request, objects, host)]
     sync = start_checkpoint_sync(ml_root, request, objects)
     if sync is not None:
         feeders.append(sync)
@@ -140,6 +149,12 @@ class _Ended(Exception):
     Stopping) or it already ended."""
 
 
+def _model_source(layouts: list[Layout]) -> Layout:
+    """The host whose ``/opt/ml/model`` becomes model.tar.gz: only the collective's master saves (the image's
+    ``is_master``), which is ``algo-1`` unless it had no data and left; the first host holding a model."""
+    return next((lay for lay in layouts if artifacts.has_files(lay.model_dir)), layouts[0])
+
+
 def run_job(home: Path, name: str) -> int:
     paths = StatePaths(home)
     db = Database(paths.database)
@@ -149,8 +164,10 @@ def run_job(home: Path, name: str) -> int:
     request = record.request
     objects = ObjectStore(paths.objects)
     ml_root = paths.job_dir(name)
-    layout = Layout(ml_root)
+    host_names = hosts(request)
+    layouts = [Layout(paths.host_dir(name, host)) for host in host_names]
     metrics = MetricTracker(metric_definitions(request))
+    metrics_lock = threading.Lock()
 
     def stopped() -> bool:
         return _stop.is_set()
@@ -161,18 +178,22 @@ def run_job(home: Path, name: str) -> int:
             raise _Ended
 
     def upload_outputs() -> None:
-        artifacts.upload_folder(objects, layout.model_dir, artifacts.model_artifact_uri(request), ml_root)
-        if artifacts.has_files(layout.output_data_dir):
+        source = _model_source(layouts)
+        artifacts.upload_folder(
+            objects, source.model_dir, artifacts.model_artifact_uri(request), source.ml_root
+        )
+        if artifacts.has_files(source.output_data_dir):
             artifacts.upload_folder(
-                objects, layout.output_data_dir, artifacts.output_artifact_uri(request), ml_root
+                objects, source.output_data_dir, artifacts.output_artifact_uri(request), source.ml_root
             )
 
     def upload_partial_model() -> None:
         """After a stop: a model saved so far (save_model_on_termination) is still uploaded."""
-        if artifacts.has_files(layout.model_dir):
+        source = _model_source(layouts)
+        if artifacts.has_files(source.model_dir):
             try:
                 artifacts.upload_folder(
-                    objects, layout.model_dir, artifacts.model_artifact_uri(request), ml_root
+                    objects, source.model_dir, artifacts.model_artifact_uri(request), source.ml_root
                 )
             except Exception:
                 traceback.print_exc()
@@ -186,7 +207,10 @@ def run_job(home: Path, name: str) -> int:
         advance(states.DOWNLOADING)
         # MaxRuntimeInSeconds counts from TrainingStartTime (the instances start working), as billing does.
         runtime_start = time.monotonic()
-        build_layout(ml_root, request, objects)
+        if len(host_names) > 1:
+            shutil.rmtree(paths.host_dirs(name), ignore_errors=True)  # an earlier job's of that name
+        for host, layout in zip(host_names, layouts, strict=True):
+            build_layout(layout.ml_root, request, objects, host)
 
         advance(states.DOWNLOADING_IMAGE)
         spec = request.get("AlgorithmSpecification") or {}
@@ -199,27 +223,55 @@ def run_job(home: Path, name: str) -> int:
         runner.prepare_image(image, version)
 
         started = time.time()
-        stream = f"{name}/{FIRST_HOST}-{int(started)}"
         advance(states.TRAINING)
         logs = LogStore(db)
-        logs.create_log_stream(TRAINING_LOG_GROUP, stream)
-        writer = LogWriter(logs, TRAINING_LOG_GROUP, stream)
+        writers: list[LogWriter] = []
 
-        def on_line(line: str) -> None:
-            now = time.time()
-            message = render_message(line)
-            writer.add(int(now * 1000), message)
-            metrics.feed(message, round(now, 3))
+        def line_sink(writer: LogWriter) -> Any:
+            def on_line(line: str) -> None:
+                now = time.time()
+                message = render_message(line)
+                writer.add(int(now * 1000), message)
+                with metrics_lock:
+                    metrics.feed(message, round(now, 3))
+
+            return on_line
 
         max_runtime = int((request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds", 86400))
         deadline = runtime_start + max_runtime
         env = {str(k): str(v) for k, v in (request.get("Environment") or {}).items()}
-        feeders = _start_feeders(ml_root, request, objects)
+        cluster = runner.open_cluster(name, host_names) if len(host_names) > 1 else Cluster()
+        feeders: list[Any] = []
         try:
-            outcome = runner.run(AlgorithmRun(ml_root, image, version, env, on_line), _stop, deadline)
+            runs = []
+            for host, layout in zip(host_names, layouts, strict=True):
+                # SageMaker's stream name: <job>/<host>-<epoch seconds> (reference sagemaker-api §9).
+                stream = f"{name}/{host}-{int(started)}"
+                logs.create_log_stream(TRAINING_LOG_GROUP, stream)
+                writer = LogWriter(logs, TRAINING_LOG_GROUP, stream)
+                writers.append(writer)
+                feeders += _start_feeders(layout.ml_root, request, objects, host)
+                runs.append(
+                    AlgorithmRun(
+                        layout.ml_root,
+                        image,
+                        version,
+                        env,
+                        line_sink(writer),
+                        job=name,
+                        host=host,
+                        platform_env=dict(cluster.environment),
+                        network=cluster.network,
+                    )
+                )
+            ended = run_hosts(runner, runs, _stop, deadline)
         finally:
-            writer.close()
+            for writer in writers:
+                writer.close()
             _stop_feeders(feeders)
+            if len(host_names) > 1:
+                runner.close_cluster(cluster)
+        outcome = ended.outcome
         final = metrics.final()
         try:
             save_checkpoints(ml_root, request, objects)
@@ -235,11 +287,11 @@ def run_job(home: Path, name: str) -> int:
             store.finish(name, "MaxRuntimeExceeded", final_metrics=final)
             return 0
         if outcome.exit_code != 0:
-            failure = layout.failure_file
+            failed_host = ended.failed or FIRST_HOST
+            failure = layouts[host_names.index(failed_host)].failure_file
             text = failure.read_text(errors="replace") if failure.exists() else None
-            store.finish(
-                name, "Failed", failure_reason=failure_reason(text, outcome.exit_code), final_metrics=final
-            )
+            reason = failure_reason(text, outcome.exit_code, ended.failed)
+            store.finish(name, "Failed", failure_reason=reason, final_metrics=final)
             return 0
         if not store.advance(name, states.UPLOADING):
             upload_partial_model()

@@ -22,6 +22,7 @@ from sagelocal.aws.refs import S3Uri
 from sagelocal.contract import (
     CONTAINER_ROOT,
     DEBUG_HOOK_CONFIG_FILE,
+    FIRST_HOST,
     PROFILER_CONFIG_FILE,
     TENSORBOARD_CONFIG_FILE,
     ContainerPathError,
@@ -71,22 +72,41 @@ def input_data_config(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return result
 
 
-def resource_config(request: dict[str, Any]) -> dict[str, Any]:
-    """``resourceconfig.json`` for the first (and, locally, only) host."""
+def hosts(request: dict[str, Any]) -> list[str]:
+    """The job's training hosts, ``algo-1`` … ``algo-N`` for ``ResourceConfig.InstanceCount`` N."""
+    rc = request.get("ResourceConfig") or {}
+    count = max(1, int(rc.get("InstanceCount", 1) or 1))
+    return [host_name(i) for i in range(1, count + 1)]
+
+
+def resource_config(request: dict[str, Any], current_host: str = FIRST_HOST) -> dict[str, Any]:
+    """``resourceconfig.json`` as the platform writes it on host ``current_host``."""
     rc = request.get("ResourceConfig") or {}
     instance_type = rc.get("InstanceType", "local")
-    count = max(1, int(rc.get("InstanceCount", 1) or 1))
-    hosts = [host_name(i) for i in range(1, count + 1)]
+    names = hosts(request)
     return {
-        "current_host": hosts[0],
+        "current_host": current_host,
         "current_instance_type": instance_type,
         "current_group_name": "homogeneousCluster",
-        "hosts": hosts,
+        "hosts": names,
         "instance_groups": [
-            {"instance_group_name": "homogeneousCluster", "instance_type": instance_type, "hosts": hosts}
+            {"instance_group_name": "homogeneousCluster", "instance_type": instance_type, "hosts": names}
         ],
         "network_interface_name": "eth0",
     }
+
+
+def host_share(
+    items: list[tuple[str, str, str]], distribution: str, host: str, names: list[str]
+) -> list[tuple[str, str, str]]:
+    """The objects of a channel that host ``host`` receives. ``FullyReplicated``: all of them.
+    ``ShardedByS3Key``: "each instance gets approximately 1/n of the number of S3 objects" (API reference,
+    ``S3DataSource.S3DataDistributionType``); the exact assignment is not documented, and sagelocal deals the
+    objects, in key order, round-robin over ``algo-1`` … ``algo-N``, so a host may receive none."""
+    if distribution != "ShardedByS3Key" or len(names) < 2:
+        return items
+    index = names.index(host)
+    return items[index :: len(names)]
 
 
 def checkpoint_config(request: dict[str, Any]) -> dict[str, Any] | None:
@@ -244,16 +264,19 @@ def channel_objects(objects: ObjectStore, uri: str, data_type: str, role: str) -
     return found
 
 
-def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -> None:
-    """Create the layout under ``ml_root`` as the platform prepares the container's before running ``train``.
-    Raises LayoutError."""
+def build_layout(
+    ml_root: Path, request: dict[str, Any], objects: ObjectStore, host: str = FIRST_HOST
+) -> None:
+    """Create host ``host``'s layout under ``ml_root`` as the platform prepares the container's before running
+    ``train``: its own resourceconfig.json and its share of each channel (:func:`host_share`). Raises
+    LayoutError."""
     channels = input_data_config(request)
     checkpoint = checkpoint_config(request)
     layout = Layout(
         ml_root,
         hyperparameters=dict(request.get("HyperParameters") or {}),
         input_data_config=channels,
-        resource_config=resource_config(request),
+        resource_config=resource_config(request, host),
         checkpoint_config=checkpoint or {},
         debugger_configs=debugger_configs(request),
     )
@@ -276,6 +299,7 @@ def build_layout(ml_root: Path, request: dict[str, Any], objects: ObjectStore) -
                 f"({', '.join(source) or 'none'}); use S3DataSource."
             )
         items = channel_objects(objects, s3["S3Uri"], s3.get("S3DataType", "S3Prefix"), role)
+        items = host_share(items, channels[name]["S3DistributionType"], host, hosts(request))
         if channels[name]["TrainingInputMode"] == "Pipe":
             continue  # fed through a FIFO during training (service/execution/pipes.py)
         channel_dir = layout.channel_dir(name)

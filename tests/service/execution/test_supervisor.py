@@ -21,3 +21,15 @@ def test_failure_reason_wording() -> None:
     )
     assert failure_reason(None, 1) == "AlgorithmError: See job logs for more information, exit code: 1"
     assert len(failure_reason("x" * 5000, 1)) == 1024
+
+
+def test_failure_reason_names_the_host_only_where_sagelocal_words_it() -> None:
+    # A host that wrote its failure file: the file's text, as on one host.
+    assert failure_reason("ClientError: bad data", 1, "algo-2") == "ClientError: bad data, exit code: 1"
+    assert failure_reason(None, 137, "algo-2") == (
+        "AlgorithmError: The algorithm process on algo-2 was killed by signal 9 (SIGKILL) and wrote no failure "
+        "reason, exit code: 137"
+    )
+    assert failure_reason(None, 1, "algo-3") == (
+        "AlgorithmError: See job logs for more information (the algorithm on algo-3 exited), exit code: 1"
+    )

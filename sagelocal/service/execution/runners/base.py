@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from sagelocal.aws.errors import JobFailure
+from sagelocal.contract import FIRST_HOST
 
 #: Seconds between SIGTERM and SIGKILL when a job is stopped or exceeds MaxRuntimeInSeconds.
 STOP_GRACE_SECONDS = 3.0
@@ -26,6 +27,21 @@ class AlgorithmRun:
     image_version: str | None  # sagelocal's XGBoost version for that image, if it is one
     environment: dict[str, str] = field(default_factory=dict)  # request Environment
     on_line: Callable[[str], None] = print  # called with each output line (no trailing newline), as it comes
+    job: str = ""  # the training job's name (default: the layout folder's name)
+    host: str = FIRST_HOST  # the training host this run is (its container's hostname)
+    #: sagelocal's own variables for the algorithm (``Cluster.environment``), applied after the request's
+    platform_env: dict[str, str] = field(default_factory=dict)
+    network: str | None = None  # the job's container network (docker, several hosts)
+
+
+@dataclass
+class Cluster:
+    """How a job's hosts reach each other: the container network they share (docker), and the variables of
+    sagelocal's own every host's algorithm gets (local: the host-name -> loopback map and tracker port,
+    ``contract.HOST_ADDRESSES_ENV``)."""
+
+    network: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,6 +54,15 @@ class Runner(Protocol):
     def prepare_image(self, image_uri: str, image_version: str | None) -> None:
         """The "Downloading the training image" phase: make the image runnable (pull or build it).
         Raises RunnerError."""
+        ...
+
+    def open_cluster(self, job: str, hosts: list[str]) -> Cluster:
+        """Before the hosts of a job with several start: what lets them reach each other by name. Raises
+        RunnerError."""
+        ...
+
+    def close_cluster(self, cluster: Cluster) -> None:
+        """After every host ended: remove what :meth:`open_cluster` made."""
         ...
 
     def run(self, run: AlgorithmRun, stop: threading.Event, deadline: float | None) -> RunOutcome:

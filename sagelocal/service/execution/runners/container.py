@@ -28,9 +28,15 @@ from requests.exceptions import RequestException
 
 from sagelocal.aws.errors import CLIENT_ERROR, INTERNAL_SERVER_ERROR
 from sagelocal.aws.refs import ImageRef
-from sagelocal.contract import CONTAINER_ROOT, FIRST_HOST
+from sagelocal.contract import CONTAINER_ROOT
 from sagelocal.service import images
-from sagelocal.service.execution.runners.base import AlgorithmRun, RunnerError, RunOutcome, StopWatch
+from sagelocal.service.execution.runners.base import (
+    AlgorithmRun,
+    Cluster,
+    RunnerError,
+    RunOutcome,
+    StopWatch,
+)
 
 if TYPE_CHECKING:
     import docker
@@ -106,11 +112,40 @@ class ContainerRunner:
     def prepare_image(self, image_uri: str, image_version: str | None) -> None:
         self._resolved[image_uri] = self.resolve_image(image_uri, image_version)
 
+    # --- Several hosts ------------------------------------------------------------------------------------
+
+    def open_cluster(self, job: str, hosts: list[str]) -> Cluster:
+        """A user-defined bridge network for the job: on it Docker's DNS resolves each container's alias
+        (``algo-1`` … ``algo-N``), as SageMaker's hosts resolve each other by name."""
+        try:
+            network = self.client.networks.create(
+                f"sagelocal-{job}", driver="bridge", labels={"org.sagelocal.job": job}
+            )
+        except _ENGINE_ERRORS as e:
+            raise _error("could not create the job's network", e) from None
+        return Cluster(network=str(network.name))
+
+    def close_cluster(self, cluster: Cluster) -> None:
+        if cluster.network is None:
+            return
+        try:
+            self.client.networks.get(cluster.network).remove()
+        except Exception:
+            pass
+
     # --- Training ----------------------------------------------------------------------------------------
 
     def run(self, run: AlgorithmRun, stop: threading.Event, deadline: float | None) -> RunOutcome:
         image = self._resolved.get(run.image_uri) or self.resolve_image(run.image_uri, run.image_version)
-        environment = dict(run.environment)
+        environment = {**run.environment, **run.platform_env}
+        network: dict[str, Any] = {}
+        if run.network is not None:
+            network = {
+                "network": run.network,
+                "networking_config": {
+                    run.network: self.client.api.create_endpoint_config(aliases=[run.host])
+                },
+            }
         if self.user.split(":", 1)[0] not in ("0", "root"):
             environment.setdefault("HOME", "/tmp")  # the host user has no home directory in the image
         try:
@@ -120,10 +155,11 @@ class ContainerRunner:
                 user=self.user,
                 environment=environment,
                 volumes={str(run.ml_root.resolve()): {"bind": CONTAINER_ROOT, "mode": "rw"}},
-                hostname=FIRST_HOST,
+                hostname=run.host,
                 init=True,  # signals reach `train` even though it is not written to be PID 1
                 log_config=LogConfig(type="json-file", config={}),  # readable whatever the engine's default
-                labels={"org.sagelocal.job": run.ml_root.name},
+                labels={"org.sagelocal.job": run.job or run.ml_root.name, "org.sagelocal.host": run.host},
+                **network,
             )
         except _ENGINE_ERRORS as e:
             raise _error("could not create the training container", e) from None

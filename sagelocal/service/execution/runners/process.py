@@ -10,8 +10,10 @@ training running.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,10 +24,16 @@ from pathlib import Path
 
 from sagelocal.algorithms.xgboost.versions import UnknownImage, version_from_image_uri
 from sagelocal.aws.errors import CLIENT_ERROR, INTERNAL_SERVER_ERROR
-from sagelocal.contract import Layout
+from sagelocal.contract import HOST_ADDRESSES_ENV, RABIT_PORT_ENV, Layout
 from sagelocal.service.execution.environment import host_environment
 from sagelocal.service.execution.procs import SAFE_PYTHON_FLAGS, python_env
-from sagelocal.service.execution.runners.base import AlgorithmRun, RunnerError, RunOutcome, StopWatch
+from sagelocal.service.execution.runners.base import (
+    AlgorithmRun,
+    Cluster,
+    RunnerError,
+    RunOutcome,
+    StopWatch,
+)
 
 
 def _parent_death_signal() -> Callable[[], None] | None:
@@ -140,6 +148,27 @@ class ForkedAlgorithm:
         self._signal(signal.SIGKILL)
 
 
+LOOPBACK = "127.0.0.1"
+
+
+def free_port_pair() -> int:
+    """A port ``p`` such that ``p`` and ``p + 1`` are free on the loopback address just now (the image's two
+    collective rounds use a port and the next)."""
+    for _ in range(100):
+        with socket.socket() as first:
+            first.bind((LOOPBACK, 0))
+            port = int(first.getsockname()[1])
+            if port >= 65535:
+                continue
+            with socket.socket() as second:
+                try:
+                    second.bind((LOOPBACK, port + 1))
+                except OSError:
+                    continue
+                return port
+    raise RunnerError(INTERNAL_SERVER_ERROR, "sagelocal found no free pair of loopback ports")
+
+
 def exit_code(returncode: int) -> int:
     """A signal death as a shell (and Docker) reports it: 128 + signal number."""
     return 128 - returncode if returncode < 0 else returncode
@@ -155,6 +184,20 @@ class ProcessRunner:
             except UnknownImage as e:
                 raise RunnerError(CLIENT_ERROR, str(e)) from None
 
+    def open_cluster(self, job: str, hosts: list[str]) -> Cluster:
+        """The hosts share this machine's network: each name maps to the loopback address, and the trackers
+        listen on a free pair of ports rather than the image's fixed 9099/9100, so that jobs side by side do
+        not meet."""
+        return Cluster(
+            environment={
+                HOST_ADDRESSES_ENV: json.dumps({host: LOOPBACK for host in hosts}),
+                RABIT_PORT_ENV: str(free_port_pair()),
+            }
+        )
+
+    def close_cluster(self, cluster: Cluster) -> None:
+        pass
+
     def run(self, run: AlgorithmRun, stop: threading.Event, deadline: float | None) -> RunOutcome:
         version = run.image_version
         if version is None:
@@ -166,7 +209,7 @@ class ProcessRunner:
         request_env = host_environment(run.environment)
         for notice in request_env.notices():
             run.on_line(notice)
-        env = child_env(run.ml_root, request_env.applied)
+        env = child_env(run.ml_root, {**request_env.applied, **run.platform_env})
         proc: subprocess.Popen[bytes] | ForkedAlgorithm
         try:
             if warm():
