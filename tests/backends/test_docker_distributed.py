@@ -16,30 +16,19 @@ from sagelocal.service.logstore import TRAINING_LOG_GROUP
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
-#: Built from this worktree's source under a tag of its own (the ``sagelocal-xgboost:*`` tags are shared):
-#: ``images.IMAGE_REPOSITORY = "sagelocal-xgboost-distributed"; images.build_image("3.0-5")``. The runner
-#: runs an image present locally under the requested name as it is.
-IMAGE = "sagelocal-xgboost-distributed:3.0-5"
-
-
 @pytest.fixture
-def backend(docker_client: Any, tmp_path: Path) -> DockerBackend:
-    from docker.errors import ImageNotFound
-
-    try:
-        docker_client.images.get(IMAGE)
-    except ImageNotFound:
-        pytest.skip(f"{IMAGE} is not built (see this module's IMAGE)")
+def backend(own_images: dict[str, str], tmp_path: Path) -> DockerBackend:
+    """The docker backend with sagelocal's 3.0-5 image built from the current source (tests/support)."""
     return DockerBackend(home=tmp_path / "home")
 
 
 def test_three_hosts_in_containers_resolve_each_other_by_name(
-    backend: DockerBackend, docker_client: Any, tmp_path: Path
+    backend: DockerBackend, own_images: dict[str, str], docker_client: Any, tmp_path: Path
 ) -> None:
     for i in range(3):
         write_csv(tmp_path / "parts" / f"part-{i}.csv", 300, seed=i)
     train = backend.upload_input(tmp_path / "parts", "s3://bucket/dist/train")
-    req = make_request("three", {"train": train}, image=IMAGE)
+    req = make_request("three", {"train": train}, image=own_images["3.0-5"])
     req["ResourceConfig"]["InstanceCount"] = 3
     req["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataDistributionType"] = "ShardedByS3Key"
     backend.create_training_job(req)
