@@ -109,3 +109,15 @@ class StatePaths:
         """The access key id and secret every request to ``sagelocal serve`` must be signed with (mode 0600,
         created at first use by :func:`sagelocal.server.credentials.load_or_create`)."""
         return self.home / "credentials.json"
+
+    @property
+    def transforms(self) -> Path:
+        return self.home / "transforms"
+
+    def transform_dir(self, name: str) -> Path:
+        """Transform job ``name``'s folder: its supervisor's log, one folder per instance (the model in
+        ``<instance>/model/``) and the outputs being assembled."""
+        return self.transforms / name.lower()
+
+    def transform_supervisor_log(self, name: str) -> Path:
+        return self.transform_dir(name) / "supervisor.log"
