@@ -17,6 +17,7 @@ from sagelocal.aws.validation import parse_timestamp, validate
 from sagelocal.server import UnknownOperationException, answer_json_call
 from sagelocal.service.hosting.service import Hosting
 from sagelocal.service.service import Emulator
+from sagelocal.service.transform.service import Transforms
 
 log = logging.getLogger("sagelocal.server")
 
@@ -38,8 +39,22 @@ _HOSTING: dict[str, Callable[[Hosting, dict[str, Any]], dict[str, Any] | None]] 
     "UpdateEndpoint": lambda h, p: h.update_endpoint(p),
     "DeleteEndpoint": lambda h, p: h.delete_endpoint(p["EndpointName"]),
 }
-OPERATIONS = (*_TRAINING, *_HOSTING)
-_CREATES = ("CreateTrainingJob", "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint")
+#: The batch transform operations (``service/transform``).
+_TRANSFORM: dict[str, Callable[[Transforms, dict[str, Any]], dict[str, Any] | None]] = {
+    "CreateTransformJob": lambda t, p: t.create_transform_job(p),
+    "DescribeTransformJob": lambda t, p: t.describe_transform_job(p["TransformJobName"]),
+    "ListTransformJobs": lambda t, p: t.list_transform_jobs(**_list_params(p)),
+    "StopTransformJob": lambda t, p: t.stop_transform_job(p["TransformJobName"]),
+}
+OPERATIONS = (*_TRAINING, *_HOSTING, *_TRANSFORM)
+_CREATES = (
+    "CreateTrainingJob",
+    "CreateModel",
+    "CreateEndpointConfig",
+    "CreateEndpoint",
+    "UpdateEndpoint",
+    "CreateTransformJob",
+)
 #: Tags of any resource, by ARN (sagelocal/service/tags.py).
 TAG_OPERATIONS = ("AddTags", "ListTags", "DeleteTags")
 _TIME_FILTERS = ("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
@@ -74,6 +89,8 @@ def _call(emulator: Emulator, operation: str, params: dict[str, Any]) -> dict[st
         validate("sagemaker", operation, params)
     if operation in _HOSTING:
         return _HOSTING[operation](emulator.hosting, params) or {}
+    if operation in _TRANSFORM:
+        return _TRANSFORM[operation](emulator.transforms, params) or {}
     if operation == "CreateTrainingJob":
         return emulator.create_training_job(params)
     if operation == "DescribeTrainingJob":
