@@ -30,8 +30,8 @@ from sagelocal.service.logstore import TRAINING_LOG_GROUP, LogStore
 from sagelocal.service.objectstore import ObjectStore
 from sagelocal.service.tags import TagStore
 from sagelocal.service.training import documents
-from sagelocal.service.transform.service import Transforms
 from sagelocal.service.training.store import RESOURCE_NOT_FOUND, JobRecord, JobStore
+from sagelocal.service.transform.service import Transforms
 
 #: How a job's algorithm runs: in a child Python process, or in a container.
 RUNNERS = ("process", "docker")

@@ -162,7 +162,9 @@ def _compiled(expression: str) -> tuple[JSONPath, ...]:
     """The expression's parts: a bracket union with slices (``$[0,5:]``, which jsonpath-ng's grammar lacks) is
     one ``$[part]`` per member, taken in order."""
     match = _UNION_WITH_SLICE.match(expression.strip())
-    parts = [f"$[{p.strip()}]" for p in match.group(1).split(",")] if match and ":" in match.group(1) else None
+    parts = (
+        [f"$[{p.strip()}]" for p in match.group(1).split(",")] if match and ":" in match.group(1) else None
+    )
     try:
         return tuple(parse_jsonpath(p) for p in (parts or [expression]))
     except (JsonPathParserError, Exception) as e:
@@ -202,7 +204,9 @@ def _csv_field(value: Any) -> str:
 def filter_input(record: bytes, processing: Processing) -> bytes:
     if processing.input_filter == "$":
         return record
-    return _encode(select(processing.input_filter, _decode(record, processing.json_records)), processing.json_records)
+    return _encode(
+        select(processing.input_filter, _decode(record, processing.json_records)), processing.json_records
+    )
 
 
 def finish_output(source: bytes, output: bytes, processing: Processing) -> bytes:

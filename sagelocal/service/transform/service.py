@@ -11,8 +11,8 @@ the process that created it; the first look at a job whose supervisor died fails
 from __future__ import annotations
 
 import os
-import signal
 import shutil
+import signal
 from typing import Any
 
 from sagelocal.aws.errors import INTERNAL_SERVER_ERROR, JobFailure, ResourceLimitExceeded, ValidationException
@@ -69,7 +69,10 @@ class Transforms:
             "CreateTransformJob",
             request,
             also_allowed=also,
-            ranges={"maxPayloadInMB": {"max": MAX_PAYLOAD_MB}, "transformResources.instanceCount": {"min": 1}},
+            ranges={
+                "maxPayloadInMB": {"max": MAX_PAYLOAD_MB},
+                "transformResources.instanceCount": {"min": 1},
+            },
         )
         concurrent, payload = request.get("MaxConcurrentTransforms"), request.get("MaxPayloadInMB")
         if concurrent and payload and concurrent * payload > MAX_PAYLOAD_MB:

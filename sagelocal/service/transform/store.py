@@ -108,7 +108,9 @@ class TransformStore:
 
     # --- writes ---
 
-    def insert(self, name: str, runner: str, request: dict[str, Any], model: dict[str, Any]) -> TransformRecord:
+    def insert(
+        self, name: str, runner: str, request: dict[str, Any], model: dict[str, Any]
+    ) -> TransformRecord:
         now = _now()
         with self.db.write() as conn:
             if conn.execute("SELECT 1 FROM transform_jobs WHERE name = ?", (name,)).fetchone():

@@ -21,7 +21,13 @@ def start_transform_supervisor(paths: StatePaths, name: str) -> subprocess.Popen
     env = python_env({"SAGELOCAL_HOME": str(paths.home)})
     with open(paths.transform_supervisor_log(name), "ab") as log:
         return subprocess.Popen(
-            [sys.executable, *SAFE_PYTHON_FLAGS, "-m", "sagelocal.service.execution.transform.supervisor", name],
+            [
+                sys.executable,
+                *SAFE_PYTHON_FLAGS,
+                "-m",
+                "sagelocal.service.execution.transform.supervisor",
+                name,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -43,7 +49,9 @@ def remove_job_containers(paths: StatePaths, name: str) -> None:
         from sagelocal.service.execution.hosting.container import remove_container
 
         client = images.docker_client()
-        filters = {"label": [f"{k}={v}" for k, v in job_labels(paths, name).items()]}
+        filters: dict[str, str | list[str] | bool] = {
+            "label": [f"{k}={v}" for k, v in job_labels(paths, name).items()]
+        }
         for container in client.containers.list(all=True, filters=filters):
             remove_container(container)
     except Exception:

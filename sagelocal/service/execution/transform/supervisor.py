@@ -158,7 +158,10 @@ def list_sources(objects: ObjectStore, request: dict[str, Any], role: str) -> li
         raise TransformFailed(f"ClientError: S3DataType {data_type} is not supported by sagelocal.")
     if not found:
         raise TransformFailed(no_objects(uri, role))
-    return [Source(b, k, out_bucket, f"{out_prefix}/{rel}.out" if out_prefix else f"{rel}.out") for b, k, rel in found]
+    return [
+        Source(b, k, out_bucket, f"{out_prefix}/{rel}.out" if out_prefix else f"{rel}.out")
+        for b, k, rel in found
+    ]
 
 
 # --- talking to an instance -------------------------------------------------------------------------------
@@ -171,7 +174,9 @@ class InstanceClient:
         self.port, self.timeout = port, timeout
         self._local = threading.local()
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
@@ -231,7 +236,9 @@ class TransformSupervisor:
 
         environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
         environment.update(env)
-        spec = InstanceSpec(root, image, version, environment, on_line, labels=job_labels(self.paths, self.name))
+        spec = InstanceSpec(
+            root, image, version, environment, on_line, labels=job_labels(self.paths, self.name)
+        )
         try:
             running = self._launch(record.runner, spec, free_port())
         except JobFailure as e:
@@ -294,7 +301,9 @@ class TransformSupervisor:
         if request.get("MaxPayloadInMB") is not None:
             env["SAGEMAKER_MAX_PAYLOAD_IN_MB"] = str(request["MaxPayloadInMB"])
         if request.get("BatchStrategy"):
-            env["SAGEMAKER_BATCH_STRATEGY"] = "SINGLE_RECORD" if request["BatchStrategy"] == "SingleRecord" else "MULTI_RECORD"
+            env["SAGEMAKER_BATCH_STRATEGY"] = (
+                "SINGLE_RECORD" if request["BatchStrategy"] == "SingleRecord" else "MULTI_RECORD"
+            )
         if request.get("MaxConcurrentTransforms"):
             env["SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"] = str(request["MaxConcurrentTransforms"])
         env.update({str(k): str(v) for k, v in (request.get("Environment") or {}).items()})
@@ -339,7 +348,11 @@ class TransformSupervisor:
     def _execution_parameters(self, request: dict[str, Any]) -> tuple[int, str, int]:
         """MaxConcurrentTransforms, BatchStrategy and MaxPayloadInMB: the request's, else the container's
         ``GET /execution-parameters`` answer, else 1, MultiRecord and 6."""
-        given = (request.get("MaxConcurrentTransforms"), request.get("BatchStrategy"), request.get("MaxPayloadInMB"))
+        given = (
+            request.get("MaxConcurrentTransforms"),
+            request.get("BatchStrategy"),
+            request.get("MaxPayloadInMB"),
+        )
         asked: dict[str, Any] = {}
         if None in given or not given[0]:
             try:
@@ -349,8 +362,14 @@ class TransformSupervisor:
             except (OSError, http.client.HTTPException, ValueError):
                 asked = {}
         concurrent = given[0] or int(asked.get("MaxConcurrentTransforms") or 1)
-        strategy = given[1] or ("SingleRecord" if asked.get("BatchStrategy") == "SINGLE_RECORD" else "MultiRecord")
-        payload = given[2] if given[2] is not None else int(asked.get("MaxPayloadInMB") or records.DEFAULT_MAX_PAYLOAD_MB)
+        strategy = given[1] or (
+            "SingleRecord" if asked.get("BatchStrategy") == "SINGLE_RECORD" else "MultiRecord"
+        )
+        payload = (
+            given[2]
+            if given[2] is not None
+            else int(asked.get("MaxPayloadInMB") or records.DEFAULT_MAX_PAYLOAD_MB)
+        )
         return max(1, int(concurrent)), strategy, int(payload) or records.DEFAULT_MAX_PAYLOAD_MB
 
     def _transform_object(
@@ -451,7 +470,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m sagelocal.service.execution.transform.supervisor <transform-job-name>", file=sys.stderr)
+        print(
+            "usage: python -m sagelocal.service.execution.transform.supervisor <transform-job-name>",
+            file=sys.stderr,
+        )
         return 2
     return TransformSupervisor(config.home(), args[0]).run()
 
