@@ -54,6 +54,18 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "group",
         "Build and list sagelocal's XGBoost training images.",
     ),
+    "transform": (
+        "sagelocal.cli.transform",
+        "transform",
+        "command",
+        "Run a batch transform job with a training job's model (or a model), as transformer.transform().",
+    ),
+    "transforms": (
+        "sagelocal.cli.transform",
+        "transforms_app",
+        "group",
+        "List, describe and stop batch transform jobs.",
+    ),
 }
 
 
