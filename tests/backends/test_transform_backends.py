@@ -113,3 +113,69 @@ def test_transform_members_behave_alike(backend: Backend, tarball: tuple[Path, P
     with pytest.raises(errors.ValidationException) as no_model:
         backend.create_transform_job({**request, "TransformJobName": "x", "ModelName": "no-such-model"})
     assert no_model.value.message == f'Could not find model "{ARN}:model/no-such-model".'
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(900)
+def test_docker_transform_writes_what_the_local_one_writes(
+    own_images: dict[str, str], home: Path, tarball: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The records go to ``serve`` in a container; the outputs are byte for byte the local backend's. A docker
+    job whose supervisor is killed with SIGKILL ends Failed and its container is removed."""
+    import signal
+
+    import docker
+    from sagelocal.backends.docker import DockerBackend
+
+    data = tmp_path / "rows.csv"
+    data.write_text("\n".join(",".join(map(str, r)) for r in ROWS * 1000) + "\n")
+    outputs: dict[str, bytes] = {}
+    try:
+        for backend in (LocalBackend(home=home), DockerBackend(home=home)):
+            name = f"equal-{backend.name}"
+            url = backend.upload_input(tarball[0], f"s3://{BUCKET}/{name}")
+            backend.create_model(model_request(name, "3.0-5", url))
+            source = backend.upload_input(data, f"s3://{BUCKET}/{name}/in")
+            request = transform_request(
+                name,
+                name,
+                source,
+                f"s3://{BUCKET}/{name}/out",
+                MaxConcurrentTransforms=2,
+                AssembleWith="Line",
+            )
+            backend.create_transform_job(request)
+            doc = backend.wait_transform(name, poll_interval=0.2, timeout=600)
+            assert doc["TransformJobStatus"] == "Completed", doc
+            backend.get_object(BUCKET, f"{name}/out/rows.csv.out", tmp_path / name)
+            outputs[backend.name] = (tmp_path / name).read_bytes()
+        assert outputs["docker"] == outputs["local"]
+        assert len(outputs["docker"].splitlines()) == 3000
+
+        docker_backend = DockerBackend(home=home)
+        request = transform_request(
+            "killed", "equal-docker", source, f"s3://{BUCKET}/killed", BatchStrategy="SingleRecord"
+        )
+        docker_backend.create_transform_job(request)
+        deadline = time.monotonic() + 300
+        while not any(
+            "POST /invocations" in e["message"] for e in docker_backend.transform_log_events("killed")
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        record = docker_backend.emulator.transforms.store.require("killed")
+        assert record.supervisor_pid is not None
+        os.kill(record.supervisor_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (doc := docker_backend.describe_transform_job("killed"))["TransformJobStatus"] == "InProgress":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert doc["TransformJobStatus"] == "Failed"
+        assert doc["FailureReason"].startswith(
+            "InternalServerError: sagelocal: the job's worker process (pid "
+        )
+        client = docker.from_env()
+        left = client.containers.list(all=True, filters={"label": "org.sagelocal.transform-job=killed"})
+        assert [c for c in left if c.labels.get("org.sagelocal.home") == str(home)] == []
+    finally:
+        kill_leftover_transforms(home)
