@@ -123,3 +123,15 @@ class StatePaths:
     def tuning_dir(self, name: str) -> Path:
         """Hyperparameter tuning job ``name``'s folder: its tuner process's own output (``tuner.log``)."""
         return self.home / "tuning" / name.lower()
+
+    @property
+    def transforms(self) -> Path:
+        return self.home / "transforms"
+
+    def transform_dir(self, name: str) -> Path:
+        """Transform job ``name``'s folder: its supervisor's log, one folder per instance (the model in
+        ``<instance>/model/``) and the outputs being assembled."""
+        return self.transforms / name.lower()
+
+    def transform_supervisor_log(self, name: str) -> Path:
+        return self.transform_dir(name) / "supervisor.log"

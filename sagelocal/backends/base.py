@@ -311,4 +311,33 @@ class Backend(Protocol):
         ``model_data`` (an ``s3://`` URI of this backend's storage, downloaded first where it is remote, or a
         local file), scored on this machine by the algorithm's serving code. A 4xx/5xx answer raises
         BackendError with the image's status and message."""
+
+    # --- SageMaker batch transform -------------------------------------------------------------------------
+
+    def create_transform_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateTransformJob with a boto3-shaped request. Returns ``{"TransformJobArn": …}``."""
+        ...
+
+    def describe_transform_job(self, name: str) -> dict[str, Any]:
+        """DescribeTransformJob document (TransformJobStatus, FailureReason, times…)."""
+        ...
+
+    def list_transform_jobs(self, **params: Any) -> dict[str, Any]:
+        """ListTransformJobs (NameContains, StatusEquals, SortBy, …). Returns ``{"TransformJobSummaries": [...],
+        "NextToken"?}``."""
+        ...
+
+    def stop_transform_job(self, name: str) -> None:
+        """StopTransformJob: the job is Stopping, then Stopped."""
+        ...
+
+    def transform_log_events(self, name: str, start_time: int | None = None) -> list[dict[str, Any]]:
+        """The transform job's events from all its ``/aws/sagemaker/TransformJobs`` streams (container output
+        and data-log), merged by timestamp, shaped as :meth:`get_log_events`'s."""
+        ...
+
+    def wait_transform(
+        self, name: str, poll_interval: float | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Block until the transform job is Completed, Failed or Stopped; return the final document."""
         ...

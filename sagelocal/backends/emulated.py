@@ -14,7 +14,11 @@ from sagelocal.aws.refs import S3Uri
 from sagelocal.backends.artifact_model import invoke_archive
 from sagelocal.backends.base import BackendError, Bucket, Log, MetricPoint, ObjectPage, StoredObject
 from sagelocal.backends.metrics import job_metric_points
-from sagelocal.backends.waiting import wait_until_ended, wait_until_endpoint_settled
+from sagelocal.backends.waiting import (
+    wait_until_ended,
+    wait_until_endpoint_settled,
+    wait_until_transform_ended,
+)
 from sagelocal.service.service import Emulator
 
 
@@ -254,3 +258,26 @@ class EmulatedBackend:
     ) -> Iterator[bytes]:
         archive = self.fetch_artifact(model_data, Path()) if model_data.startswith("s3://") else Path(model_data)
         yield from invoke_archive(archive, image_uri, bodies, content_type, accept, where=model_data)
+
+    # --- SageMaker batch transform ---
+
+    def create_transform_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.emulator.transforms.create_transform_job(request)
+
+    def describe_transform_job(self, name: str) -> dict[str, Any]:
+        return self.emulator.transforms.describe_transform_job(name)
+
+    def list_transform_jobs(self, **params: Any) -> dict[str, Any]:
+        return self.emulator.transforms.list_transform_jobs(**params)
+
+    def stop_transform_job(self, name: str) -> None:
+        self.emulator.transforms.stop_transform_job(name)
+
+    def transform_log_events(self, name: str, start_time: int | None = None) -> list[dict[str, Any]]:
+        return self.emulator.transforms.log_events(name, start_time)
+
+    def wait_transform(
+        self, name: str, poll_interval: float | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        interval = self.poll_interval if poll_interval is None else poll_interval
+        return wait_until_transform_ended(self.describe_transform_job, name, interval, timeout)

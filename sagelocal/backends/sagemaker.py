@@ -26,10 +26,15 @@ from urllib.parse import urlparse
 from sagelocal import config
 from sagelocal.aws import errors
 from sagelocal.backends.base import ROLE_ENV, BackendError, Bucket, Log, MetricPoint, ObjectPage, StoredObject
-from sagelocal.backends.waiting import wait_until_ended, wait_until_endpoint_settled
+from sagelocal.backends.waiting import (
+    wait_until_ended,
+    wait_until_endpoint_settled,
+    wait_until_transform_ended,
+)
 
 #: The CloudWatch Logs group SageMaker writes training-job logs to.
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
 #: Seconds between DescribeTrainingJob polls against real AWS, and against a loopback endpoint.
 AWS_POLL_INTERVAL = 5.0
 LOOPBACK_POLL_INTERVAL = 0.5
@@ -448,9 +453,9 @@ class SageMakerBackend:
         return merged
 
     @staticmethod
-    def _log_stream_names(logs: Any, name: str) -> list[str]:
+    def _log_stream_names(logs: Any, name: str, group: str = LOG_GROUP) -> list[str]:
         params: dict[str, Any] = {
-            "logGroupName": LOG_GROUP,
+            "logGroupName": group,
             "logStreamNamePrefix": f"{name}/",
             "orderBy": "LogStreamName",
         }
@@ -466,10 +471,12 @@ class SageMakerBackend:
             params["nextToken"] = token
 
     @staticmethod
-    def _stream_events(logs: Any, stream: str, start_time: int | None) -> list[dict[str, Any]]:
+    def _stream_events(
+        logs: Any, stream: str, start_time: int | None, group: str = LOG_GROUP
+    ) -> list[dict[str, Any]]:
         from botocore.exceptions import ClientError
 
-        params: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+        params: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
         if start_time is not None:
             params["startTime"] = int(start_time)
         events: list[dict[str, Any]] = []
@@ -681,6 +688,39 @@ class SageMakerBackend:
             else:
                 archive = Path(model_data)
             yield from invoke_archive(archive, image_uri, bodies, content_type, accept, where=model_data)
+
+    # --- SageMaker batch transform -------------------------------------------------------------------------
+
+    def create_transform_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._sagemaker("create_transform_job", **request)
+
+    def describe_transform_job(self, name: str) -> dict[str, Any]:
+        return self._sagemaker("describe_transform_job", TransformJobName=name)
+
+    def list_transform_jobs(self, **params: Any) -> dict[str, Any]:
+        return self._sagemaker("list_transform_jobs", **{k: v for k, v in params.items() if v is not None})
+
+    def stop_transform_job(self, name: str) -> None:
+        self._sagemaker("stop_transform_job", TransformJobName=name)
+
+    def transform_log_events(self, name: str, start_time: int | None = None) -> list[dict[str, Any]]:
+        """As :meth:`get_log_events`, from ``/aws/sagemaker/TransformJobs``."""
+        logs = self._client("logs")
+        merged: list[dict[str, Any]] = []
+        try:
+            with self._aws():
+                for stream in self._log_stream_names(logs, name, TRANSFORM_LOG_GROUP):
+                    merged.extend(self._stream_events(logs, stream, start_time, TRANSFORM_LOG_GROUP))
+        except errors.ResourceNotFoundException:
+            return []
+        merged.sort(key=lambda e: e["timestamp"])
+        return merged
+
+    def wait_transform(
+        self, name: str, poll_interval: float | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        interval = self.poll_interval if poll_interval is None else poll_interval
+        return wait_until_transform_ended(self.describe_transform_job, name, interval, timeout)
 
 
 def _strip(response: dict[str, Any]) -> dict[str, Any]:

@@ -71,3 +71,18 @@ def wait_until_endpoint_settled(
         lambda doc: str(doc.get("EndpointStatus")),
         "endpoint",
     )
+
+
+def wait_until_transform_ended(
+    describe: Callable[[str], dict[str, Any]], name: str, interval: float, timeout: float | None
+) -> dict[str, Any]:
+    """Until the transform job is Completed, Failed or Stopped; returns that DescribeTransformJob document."""
+    return poll(
+        describe,
+        name,
+        interval,
+        timeout,
+        lambda job: job.get("TransformJobStatus") in TERMINAL_STATUSES,
+        lambda job: str(job.get("TransformJobStatus")),
+        "transform job",
+    )

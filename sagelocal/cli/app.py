@@ -91,6 +91,18 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "group",
         "List, describe and stop hyperparameter tuning jobs, and list their training jobs.",
     ),
+    "transform": (
+        "sagelocal.cli.transform",
+        "transform",
+        "command",
+        "Run a batch transform job with a training job's model (or a model), as transformer.transform().",
+    ),
+    "transforms": (
+        "sagelocal.cli.transform",
+        "transforms_app",
+        "group",
+        "List, describe and stop batch transform jobs.",
+    ),
 }
 
 

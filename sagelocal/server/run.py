@@ -24,14 +24,19 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9090
 SDK_CONFIG_NAME = "sagemaker-sdk-config.yaml"
 #: Opts the SageMaker Python SDK out of telemetry, which otherwise calls an AWS URL directly (reference §10).
-SDK_CONFIG_TEXT = """\
+SDK_CONFIG_TEXT = f"""\
 # Written by `sagelocal serve`. Opts the SageMaker Python SDK out of telemetry, which would otherwise send a
-# request straight to AWS (it ignores the AWS_ENDPOINT_URL_* variables).
+# request straight to AWS (it ignores the AWS_ENDPOINT_URL_* variables), and names the default bucket, which
+# the SDK otherwise derives from an STS call sent to AWS's own STS URL whatever AWS_ENDPOINT_URL_STS says
+# (sagemaker.session.generate_default_sagemaker_bucket_name); the SDK needs it for a transformer's default
+# output path, among others.
 SchemaVersion: '1.0'
 SageMaker:
   PythonSDK:
     Modules:
       TelemetryOptOut: true
+      Session:
+        DefaultS3Bucket: {config.DEFAULT_BUCKET}
 """
 
 

@@ -17,6 +17,7 @@ from sagelocal.aws.validation import parse_timestamp, validate
 from sagelocal.server import UnknownOperationException, answer_json_call
 from sagelocal.service.hosting.service import Hosting
 from sagelocal.service.service import Emulator
+from sagelocal.service.transform.service import Transforms
 from sagelocal.service.tuning.service import Tuning
 
 log = logging.getLogger("sagelocal.server")
@@ -47,7 +48,15 @@ _TUNING: dict[str, Callable[[Tuning, dict[str, Any]], dict[str, Any] | None]] = 
     "ListTrainingJobsForHyperParameterTuningJob": lambda t, p: t.list_training_jobs(**p),
     "StopHyperParameterTuningJob": lambda t, p: t.stop(p["HyperParameterTuningJobName"]),
 }
-OPERATIONS = (*_TRAINING, *_HOSTING, *_TUNING)
+
+#: The batch transform operations (``service/transform``).
+_TRANSFORM: dict[str, Callable[[Transforms, dict[str, Any]], dict[str, Any] | None]] = {
+    "CreateTransformJob": lambda t, p: t.create_transform_job(p),
+    "DescribeTransformJob": lambda t, p: t.describe_transform_job(p["TransformJobName"]),
+    "ListTransformJobs": lambda t, p: t.list_transform_jobs(**_list_params(p)),
+    "StopTransformJob": lambda t, p: t.stop_transform_job(p["TransformJobName"]),
+}
+OPERATIONS = (*_TRAINING, *_HOSTING, *_TUNING, *_TRANSFORM)
 _CREATES = (
     "CreateTrainingJob",
     "CreateModel",
@@ -55,6 +64,7 @@ _CREATES = (
     "CreateEndpoint",
     "UpdateEndpoint",
     "CreateHyperParameterTuningJob",
+    "CreateTransformJob",
 )
 #: Tags of any resource, by ARN (sagelocal/service/tags.py).
 TAG_OPERATIONS = ("AddTags", "ListTags", "DeleteTags")
@@ -92,6 +102,8 @@ def _call(emulator: Emulator, operation: str, params: dict[str, Any]) -> dict[st
         return _HOSTING[operation](emulator.hosting, params) or {}
     if operation in _TUNING:
         return _TUNING[operation](emulator.tuning, params) or {}
+    if operation in _TRANSFORM:
+        return _TRANSFORM[operation](emulator.transforms, params) or {}
     if operation == "CreateTrainingJob":
         return emulator.create_training_job(params)
     if operation == "DescribeTrainingJob":

@@ -135,6 +135,22 @@ CREATE TABLE IF NOT EXISTS tuning_children (
     training_job TEXT NOT NULL,
     tuned TEXT NOT NULL,                -- TunedHyperParameters, JSON
     PRIMARY KEY (tuning_job, seq)
+
+-- Batch transform (service/transform): one row per job, driven by its own detached supervisor.
+CREATE TABLE IF NOT EXISTS transform_jobs (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    arn TEXT NOT NULL,
+    runner TEXT NOT NULL,
+    request TEXT NOT NULL,              -- the CreateTransformJob request, JSON
+    model TEXT NOT NULL,                -- the CreateModel request of its model at creation, JSON
+    status TEXT NOT NULL,               -- TransformJobStatus
+    failure_reason TEXT,
+    creation_time REAL NOT NULL,
+    last_modified_time REAL NOT NULL,
+    transform_start_time REAL,
+    transform_end_time REAL,
+    supervisor_pid INTEGER,
+    supervisor_start TEXT               -- the supervisor process's start time as the OS reports it
 );
 """
 

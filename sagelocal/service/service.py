@@ -31,6 +31,7 @@ from sagelocal.service.objectstore import ObjectStore
 from sagelocal.service.tags import TagStore
 from sagelocal.service.training import documents
 from sagelocal.service.training.store import RESOURCE_NOT_FOUND, JobRecord, JobStore
+from sagelocal.service.transform.service import Transforms
 from sagelocal.service.tuning.service import Tuning
 
 #: How a job's algorithm runs: in a child Python process, or in a container.
@@ -70,6 +71,10 @@ class Emulator:
         self.objects = ObjectStore(self.paths.objects, spool_dir=self.paths.request_spool)
         #: Models, endpoint configs, endpoints and InvokeEndpoint (``service/hosting``).
         self.hosting = Hosting(self.paths, self.db, self.objects, runner, allow_local_instance)
+        #: Batch transform jobs (``service/transform``).
+        self.transforms = Transforms(
+            self.paths, self.db, self.hosting.store, self.logs, self.tags, runner, allow_local_instance
+        )
         self._children = Children()
         self._launcher: Launcher = ColdLauncher()
         if warm_start and runner == "process" and warm.available():

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from sagelocal.algorithms.xgboost.channels import data_format
 from sagelocal.algorithms.xgboost.errors import UserError
 from sagelocal.algorithms.xgboost.logs import Log
+from sagelocal.algorithms.xgboost.serving.fastcsv import rectangular_matrix
 from sagelocal.algorithms.xgboost.serving.rules import ServingRules
 
 Kind = Literal["csv", "libsvm", "recordio-protobuf"]
@@ -119,6 +120,9 @@ def csv_matrix(body: bytes, log: Log) -> Any:
     sniffed = sniff_delimiter(text.split("\n")[0][:512])
     delimiter = "," if sniffed.isalnum() else sniffed
     log.info(f"Determined delimiter of CSV input is '{delimiter}'")
+    fast = rectangular_matrix(text, delimiter)
+    if fast is not None:
+        return fast
     rows = [["nan" if x == "" else x for x in line.split(delimiter)] for line in text.split("\n")]
     return np.array(rows).astype(float)
 
