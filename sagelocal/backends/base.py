@@ -311,6 +311,7 @@ class Backend(Protocol):
         ``model_data`` (an ``s3://`` URI of this backend's storage, downloaded first where it is remote, or a
         local file), scored on this machine by the algorithm's serving code. A 4xx/5xx answer raises
         BackendError with the image's status and message."""
+        ...
 
     # --- SageMaker batch transform -------------------------------------------------------------------------
 

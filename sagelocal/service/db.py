@@ -135,6 +135,7 @@ CREATE TABLE IF NOT EXISTS tuning_children (
     training_job TEXT NOT NULL,
     tuned TEXT NOT NULL,                -- TunedHyperParameters, JSON
     PRIMARY KEY (tuning_job, seq)
+);
 
 -- Batch transform (service/transform): one row per job, driven by its own detached supervisor.
 CREATE TABLE IF NOT EXISTS transform_jobs (

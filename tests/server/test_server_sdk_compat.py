@@ -91,6 +91,32 @@ ANALYTICS = textwrap.dedent(
 )
 
 
+ATTACH_DEPLOY = textwrap.dedent(
+    """
+    import sagemaker
+    from sagemaker.estimator import Estimator
+    from sagemaker.serializers import CSVSerializer
+
+    sess = sagemaker.Session()
+    attached = Estimator.attach("{name}", sagemaker_session=sess)
+    predictor = attached.deploy(
+        initial_instance_count=1, instance_type="ml.m5.xlarge", endpoint_name="{endpoint}",
+        serializer=CSVSerializer(),
+    )
+    print("ENDPOINT:", sess.describe_endpoint("{endpoint}")["EndpointStatus"], flush=True)
+    sm = sess.sagemaker_client
+    model = sm.describe_endpoint_config(EndpointConfigName="{endpoint}")["ProductionVariants"][0]["ModelName"]
+    print("MODEL:", sm.describe_model(ModelName=model)["PrimaryContainer"]["ModelDataUrl"], flush=True)
+    print("PREDICTION:", predictor.predict("{row}").decode().strip(), flush=True)
+    sess.delete_endpoint("{endpoint}")
+    try:
+        sess.describe_endpoint("{endpoint}")
+    except sess.sagemaker_client.exceptions.ClientError as e:
+        print("AFTER DELETE:", e.response["Error"]["Message"], flush=True)
+    """
+)
+
+
 def _steps(out: str) -> dict[str, str]:
     return dict(re.findall(r"^STEP ([^:]+): (.*)$", out, re.M))
 
@@ -185,6 +211,34 @@ def test_training_job_analytics(
     named = json.loads(re.search(r"^NAMED: (.*)$", result.stdout, re.M).group(1))  # type: ignore[union-attr]
     assert named["metric_name"] == ["train:logloss"] * 5 and named["value"] == frame["value"]
     assert "Warning: No metrics called validation:auc found" in result.stdout + result.stderr
+
+
+@pytest.mark.timeout(900)
+def test_attach_then_deploy(
+    notebook: subprocess.CompletedProcess, sagelocal_server: Server, tmp_path: Path
+) -> None:
+    """``Estimator.attach(job).deploy(...)`` through the unchanged SDK: a model from the job's artifact, an
+    endpoint that answers ``predict`` as the booster does, and ``delete_endpoint``."""
+    name = _steps(_ok(notebook, sagelocal_server))["fit(wait=False)"]
+    row = breast_cancer_csv(1).decode().strip().split(",", 1)[1]  # one row's features, label dropped
+    script = ATTACH_DEPLOY.format(name=name, endpoint="attached-endpoint", row=row)
+    result = subprocess.run(
+        [sys.executable, "-c", OFFLINE_GUARD + script],
+        env=sagelocal_server.subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "NON-LOOPBACK ATTEMPTS: []" in result.stdout, result.stdout
+    lines = dict(re.findall(r"^([A-Z ]+): (.*)$", result.stdout, re.M))
+    assert lines["ENDPOINT"] == "InService"
+    assert lines["MODEL"] == f"s3://{BUCKET}/out/{name}/output/model.tar.gz"
+    assert 0.0 <= float(lines["PREDICTION"]) <= 1.0  # binary:logistic: a probability, as the 1.7-1 image answers
+    assert lines["AFTER DELETE"] == (
+        'Could not find endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/attached-endpoint".'
+    )
 
 
 def test_tags_operations(sagelocal_server: Server) -> None:
