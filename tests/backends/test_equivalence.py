@@ -35,6 +35,8 @@ CASES = {
 }
 #: ``[2026-11-27:01:55:17:INFO]`` (open-source images) and ``[01:55:17]`` (XGBoost 0.72's C++ lines).
 TIMESTAMPS = re.compile(r"\[\d{4}-\d\d-\d\d:\d\d:\d\d:\d\d:|^\[\d\d:\d\d:\d\d\]")
+#: XGBoost's own warning clock inside a Python warning line (``…: UserWarning: [hh:mm:ss] WARNING: …``).
+WARNING_CLOCK = re.compile(r"\[\d\d:\d\d:\d\d\] WARNING")
 #: 0.72 logs the memory available when it starts, which changes from one moment to the next.
 FREE_MEMORY = re.compile(r"(Available memory size in the node: )[\d.]+mb")
 
@@ -108,7 +110,7 @@ def load_booster(payload: bytes, version: str) -> Any:
 
 
 def untimed(messages: list[str]) -> list[str]:
-    return [FREE_MEMORY.sub(r"\1<N>mb", TIMESTAMPS.sub("[T", m)) for m in messages]
+    return [FREE_MEMORY.sub(r"\1<N>mb", WARNING_CLOCK.sub("[T] WARNING", TIMESTAMPS.sub("[T", m))) for m in messages]
 
 
 @pytest.mark.parametrize("version", list(CASES))

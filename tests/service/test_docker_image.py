@@ -72,8 +72,12 @@ def process_train(ml_root: Path, version: str) -> tuple[int, list[str]]:
     return proc.returncode, (proc.stdout + proc.stderr).splitlines()
 
 
+#: XGBoost's own warning clock inside a Python warning line (``…: UserWarning: [hh:mm:ss] WARNING: …``).
+WARNING_CLOCK = re.compile(r"\[\d\d:\d\d:\d\d\] WARNING")
+
+
 def untimed(lines: list[str]) -> list[str]:
-    return [TIMESTAMP.sub("[T:", line) for line in lines]
+    return [WARNING_CLOCK.sub("[T] WARNING", TIMESTAMP.sub("[T:", line)) for line in lines]
 
 
 def test_image_follows_the_sagemaker_contract(docker_client: Any, own_images: dict[str, str]) -> None:
