@@ -128,7 +128,7 @@ def test_tuner_fit_best_analytics_attach(sagelocal_server: Server, data: None) -
     out = result.stdout
     assert result.returncode == 0, f"stdout:\n{out}\nstderr:\n{result.stderr}"
     # fit() waits printing one character per poll: '.' while InProgress, '!' when Completed, then a newline.
-    assert re.search(r"^\.+!$", out, re.M), out
+    assert re.search(r"^\.*!$", out, re.M), out  # no "." when the job ended before the first poll
     assert _line(out, "STATUS") == "Completed"
 
     sm = sagelocal_server.client("sagemaker")
@@ -222,7 +222,7 @@ def test_bayesian_tuning_on_the_bank_data(
     )
     out = result.stdout
     assert result.returncode == 0, f"stdout:\n{out}\nstderr:\n{result.stderr}"
-    assert re.search(r"^\.+!$", out, re.M), out
+    assert re.search(r"^\.*!$", out, re.M), out  # no "." when the job ended before the first poll
 
     sm = sagelocal_server.client("sagemaker")
     described = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
