@@ -14,7 +14,7 @@ import typer
 
 from sagelocal.backends import get_backend
 from sagelocal.cli.errors import handle_errors, one_line, operation
-from sagelocal.cli.jobs import _console, _when
+from sagelocal.cli.listing import list_params, print_listing, when
 from sagelocal.cli.train import BackendOption, dump_json
 
 ENDPOINT_STATUSES = (
@@ -49,17 +49,6 @@ NameContains = Annotated[str | None, typer.Option("--name-contains", help="Only 
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API response as JSON.")]
 
 
-def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False)
-    for column in columns:
-        table.add_column(column, no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    _console().print(table)
-
-
 @endpoints_app.command("list")
 @handle_errors
 def list_endpoints(
@@ -75,32 +64,21 @@ def list_endpoints(
     as_json: AsJson = False,
 ) -> None:
     """List endpoints, newest first."""
-    params: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": max_results}
-    if status:
-        params["StatusEquals"] = status
-    if name_contains:
-        params["NameContains"] = name_contains
     be = get_backend(backend)
     with operation("ListEndpoints"):
-        response = be.list_endpoints(**params)
-    if as_json:
-        print(dump_json(response))
-        return
-    endpoints = response.get("Endpoints", [])
-    if not endpoints:
-        print("No endpoints.")
-        return
-    _table(
+        response = be.list_endpoints(**list_params(max_results, status, name_contains))
+    print_listing(
+        response,
+        "Endpoints",
+        "No endpoints.",
         ("Name", "Status", "Creation time (UTC)", "Last modified (UTC)"),
-        [
-            (
-                e.get("EndpointName", ""),
-                e.get("EndpointStatus", ""),
-                _when(e.get("CreationTime")),
-                _when(e.get("LastModifiedTime")),
-            )
-            for e in endpoints
-        ],
+        lambda e: (
+            e.get("EndpointName", ""),
+            e.get("EndpointStatus", ""),
+            when(e.get("CreationTime")),
+            when(e.get("LastModifiedTime")),
+        ),
+        as_json,
     )
 
 
@@ -116,7 +94,7 @@ def describe_text(d: dict[str, Any]) -> list[str]:
         lines.append(f"FailureReason:      {one_line(d['FailureReason'])}")
     for key in ("CreationTime", "LastModifiedTime"):
         if d.get(key) is not None:
-            lines.append(f"{key + ':':<20}{_when(d[key])}")
+            lines.append(f"{key + ':':<20}{when(d[key])}")
     variants = d.get("ProductionVariants") or []
     if variants:
         lines.append("ProductionVariants:")
@@ -189,22 +167,16 @@ def list_models(
     as_json: AsJson = False,
 ) -> None:
     """List models, newest first."""
-    params: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": max_results}
-    if name_contains:
-        params["NameContains"] = name_contains
     be = get_backend(backend)
     with operation("ListModels"):
-        response = be.list_models(**params)
-    if as_json:
-        print(dump_json(response))
-        return
-    models = response.get("Models", [])
-    if not models:
-        print("No models.")
-        return
-    _table(
+        response = be.list_models(**list_params(max_results, name_contains=name_contains))
+    print_listing(
+        response,
+        "Models",
+        "No models.",
         ("Name", "Creation time (UTC)"),
-        [(m.get("ModelName", ""), _when(m.get("CreationTime"))) for m in models],
+        lambda m: (m.get("ModelName", ""), when(m.get("CreationTime"))),
+        as_json,
     )
 
 

@@ -1,15 +1,14 @@
 """``sagelocal jobs list|describe|logs|stop|metrics``: the training jobs of a backend."""
 
 import sys
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 
 from sagelocal.backends import get_backend
 from sagelocal.cli.errors import EXIT_FAILED, handle_errors, operation
+from sagelocal.cli.listing import list_params, print_listing, when
 from sagelocal.cli.metrics import metrics
-from sagelocal.cli.output import console as _console
 from sagelocal.cli.train import BackendOption, dump_json, finish
 
 jobs_app = typer.Typer(
@@ -21,15 +20,6 @@ jobs_app = typer.Typer(
 )
 
 STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
-
-
-def _when(value: Any) -> str:
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    if value is None:
-        return ""
-    return str(value)
 
 
 @jobs_app.command("list")
@@ -49,34 +39,22 @@ def list_jobs(
     ] = False,
 ) -> None:
     """List training jobs, newest first."""
-    params: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": max_results}
-    if status:
-        params["StatusEquals"] = status
-    if name_contains:
-        params["NameContains"] = name_contains
     be = get_backend(backend)
     with operation("ListTrainingJobs"):
-        response = be.list_training_jobs(**params)
-    if as_json:
-        print(dump_json(response))
-        return
-    summaries = response.get("TrainingJobSummaries", [])
-    if not summaries:
-        print("No training jobs.")
-        return
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False)
-    for column in ("Name", "Status", "Secondary status", "Creation time (UTC)"):
-        table.add_column(column, no_wrap=True)
-    for summary in summaries:
-        table.add_row(
-            summary.get("TrainingJobName", ""),
-            summary.get("TrainingJobStatus", ""),
-            summary.get("SecondaryStatus", ""),
-            _when(summary.get("CreationTime")),
-        )
-    _console().print(table)
+        response = be.list_training_jobs(**list_params(max_results, status, name_contains))
+    print_listing(
+        response,
+        "TrainingJobSummaries",
+        "No training jobs.",
+        ("Name", "Status", "Secondary status", "Creation time (UTC)"),
+        lambda s: (
+            s.get("TrainingJobName", ""),
+            s.get("TrainingJobStatus", ""),
+            s.get("SecondaryStatus", ""),
+            when(s.get("CreationTime")),
+        ),
+        as_json,
+    )
 
 
 def describe_text(d: dict[str, Any]) -> list[str]:
@@ -100,7 +78,7 @@ def describe_text(d: dict[str, Any]) -> list[str]:
         )
     for key in ("CreationTime", "TrainingStartTime", "TrainingEndTime", "LastModifiedTime"):
         if d.get(key) is not None:
-            lines.append(f"{key + ':':<19}{_when(d[key])}")
+            lines.append(f"{key + ':':<19}{when(d[key])}")
     for key in ("TrainingTimeInSeconds", "BillableTimeInSeconds"):
         if d.get(key) is not None:
             lines.append(f"{key + ':':<19}{d[key]}")
@@ -121,7 +99,7 @@ def describe_text(d: dict[str, Any]) -> list[str]:
     transitions = d.get("SecondaryStatusTransitions") or []
     if transitions:
         lines.append("SecondaryStatusTransitions:")
-        lines += [f"  {_when(t.get('StartTime'))} {t['Status']} - {t['StatusMessage']}" for t in transitions]
+        lines += [f"  {when(t.get('StartTime'))} {t['Status']} - {t['StatusMessage']}" for t in transitions]
     metrics = d.get("FinalMetricDataList") or []
     if metrics:
         lines.append("FinalMetricDataList:")

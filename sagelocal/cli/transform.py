@@ -19,7 +19,7 @@ from sagelocal.aws.errors import ValidationException
 from sagelocal.backends import Backend, get_backend
 from sagelocal.backends.base import TERMINAL_STATUSES
 from sagelocal.cli.errors import EXIT_FAILED, EXIT_STOPPED, err, handle_errors, operation
-from sagelocal.cli.jobs import _console, _when
+from sagelocal.cli.listing import list_params, print_listing, when
 from sagelocal.cli.train import (
     DEFAULT_INSTANCE_TYPE,
     BackendOption,
@@ -200,34 +200,22 @@ def list_transforms(
     ] = False,
 ) -> None:
     """List transform jobs, newest first."""
-    params: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": max_results}
-    if status:
-        params["StatusEquals"] = status
-    if name_contains:
-        params["NameContains"] = name_contains
     be = get_backend(backend)
     with operation("ListTransformJobs"):
-        response = be.list_transform_jobs(**params)
-    if as_json:
-        print(dump_json(response))
-        return
-    summaries = response.get("TransformJobSummaries", [])
-    if not summaries:
-        print("No transform jobs.")
-        return
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False)
-    for column in ("Name", "Status", "Creation time (UTC)", "End time (UTC)"):
-        table.add_column(column, no_wrap=True)
-    for summary in summaries:
-        table.add_row(
-            summary.get("TransformJobName", ""),
-            summary.get("TransformJobStatus", ""),
-            _when(summary.get("CreationTime")),
-            _when(summary.get("TransformEndTime")),
-        )
-    _console().print(table)
+        response = be.list_transform_jobs(**list_params(max_results, status, name_contains))
+    print_listing(
+        response,
+        "TransformJobSummaries",
+        "No transform jobs.",
+        ("Name", "Status", "Creation time (UTC)", "End time (UTC)"),
+        lambda s: (
+            s.get("TransformJobName", ""),
+            s.get("TransformJobStatus", ""),
+            when(s.get("CreationTime")),
+            when(s.get("TransformEndTime")),
+        ),
+        as_json,
+    )
 
 
 def describe_text(d: dict[str, Any]) -> list[str]:
@@ -254,7 +242,7 @@ def describe_text(d: dict[str, Any]) -> list[str]:
     )
     for key in ("CreationTime", "TransformStartTime", "TransformEndTime"):
         if d.get(key) is not None:
-            lines.append(f"{key + ':':<20}{_when(d[key])}")
+            lines.append(f"{key + ':':<20}{when(d[key])}")
     return lines
 
 

@@ -188,7 +188,7 @@ def children_table(described: dict[str, Any], rows: list[dict[str, Any]]) -> Any
 
 def follow(be: Backend, name: str, interval: float) -> dict[str, Any]:
     """Until the tuning job ends: a live table on a terminal, else a line per child status change."""
-    from sagelocal.cli.jobs import _console
+    from sagelocal.cli.output import console as _console
 
     console = _console()
     if console.is_terminal:

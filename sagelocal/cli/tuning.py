@@ -6,7 +6,8 @@ import typer
 
 from sagelocal.backends import get_backend
 from sagelocal.cli.errors import handle_errors, operation
-from sagelocal.cli.jobs import _console, _when
+from sagelocal.cli.listing import when
+from sagelocal.cli.output import console as _console
 from sagelocal.cli.train import BackendOption, dump_json
 from sagelocal.cli.tune import child_rows, objective_text, summary_lines, tuned_text
 
@@ -61,7 +62,7 @@ def list_tuning_jobs(
                 s["HyperParameterTuningJobName"],
                 s["HyperParameterTuningJobStatus"],
                 s["Strategy"],
-                _when(s["CreationTime"]),
+                when(s["CreationTime"]),
                 f"{launched}/{limit}",
             ]
         )
