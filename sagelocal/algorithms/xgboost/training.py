@@ -235,10 +235,17 @@ def _make_monitor(ctx: JobContext, custom: list[str], offset: int) -> Any:
 
 def _log_pruning(model: Any, log: Log) -> None:
     """0.72 printed XGBoost 0.72's pruner line before each metric line. sagelocal counts the nodes of the new
-    trees; XGBoost 3 does not report how many nodes pruning removed, so that count is always 0."""
-    dump = model.get_dump()
-    per_round = max(1, len(dump) // max(1, model.num_boosted_rounds()))
-    for tree in dump[-per_round:]:
+    trees; XGBoost 3 does not report how many nodes pruning removed, so that count is always 0. The linear
+    booster has no pruner, and no line."""
+    import xgboost as xgb
+
+    rounds = model.num_boosted_rounds()
+    try:
+        # The last round's trees only: dumping the whole model every round costs O(rounds) each time.
+        dump = model[rounds - 1 : rounds].get_dump() if rounds else []
+    except xgb.core.XGBoostError:
+        return  # gblinear: no trees, so no pruner ran
+    for tree in dump:
         lines = [t for t in tree.splitlines() if t.strip()]
         depth = max((len(t) - len(t.lstrip("\t")) for t in lines), default=0)
         log.native(
@@ -585,7 +592,16 @@ def _boost(
         for i in range(num_rounds):
             if container.before_iteration(booster, i, dtrain, evals):
                 break
-            booster.update(dtrain if sampler is None else dtrain.slice(sampler.next_tree()), iteration=i)
+            if sampler is None:
+                booster.update(dtrain, iteration=i)
+            else:
+                kept = sampler.next_tree()
+                margin = booster.predict(dtrain, output_margin=True)
+                gradient = treebuild.sampled_gradient(params, margin, dtrain, kept)
+                if gradient is None:
+                    booster.update(dtrain.slice(kept), iteration=i)
+                else:
+                    booster.boost(dtrain, i, *gradient)
             if container.after_iteration(booster, i, dtrain, evals):
                 break
         booster = container.after_training(booster)

@@ -106,3 +106,97 @@ def test_replayed_subsampling_is_deterministic(ml_root, capsys, version):
         models.append(path.read_bytes())
         path.unlink()
     assert models[0] == models[1]
+
+
+def _matrix(weights: bool = False):
+    import numpy as np
+    import xgboost as xgb
+
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(400, 5)).astype(np.float32)
+    labels = (features[:, 0] + 0.5 * features[:, 1] + rng.normal(scale=0.5, size=400) > 0).astype(np.float32)
+    weight = rng.uniform(0.5, 2.0, size=400).astype(np.float32) if weights else None
+    return xgb.DMatrix(features, label=labels, weight=weight)
+
+
+@pytest.mark.parametrize(
+    ("objective", "extra", "weights"),
+    [
+        ("binary:logistic", {}, False),
+        ("binary:logistic", {"scale_pos_weight": 3.0}, True),
+        ("reg:logistic", {}, False),
+        ("reg:squarederror", {}, True),
+        ("reg:linear", {}, False),
+    ],
+)
+def test_sampled_gradient_is_xgboosts_own_gradient(objective, extra, weights):
+    """With every row kept, boosting from :func:`sampled_gradient` grows, round after round, the very model
+    XGBoost's own objective grows: the same bytes."""
+    import numpy as np
+    import xgboost as xgb
+
+    dtrain = _matrix(weights)
+    params = {"objective": objective, "tree_method": "exact", "max_depth": 3, "base_score": 0.5, **extra}
+    own, ours = xgb.Booster(params, [dtrain]), xgb.Booster(params, [dtrain])
+    every_row = np.arange(dtrain.num_row())
+    for i in range(8):
+        own.update(dtrain, iteration=i)
+        margin = ours.predict(dtrain, output_margin=True)
+        gradient = treebuild.sampled_gradient(params, margin, dtrain, every_row)
+        assert gradient is not None
+        ours.boost(dtrain, i, *gradient)
+    assert ours.save_raw("json") == own.save_raw("json")
+
+
+def test_rows_left_out_get_a_negative_hessian_and_grow_the_sliced_tree():
+    """The exact updater skips rows with a negative hessian as it skips rows its coin flips left out: the tree
+    grown on the whole matrix is the tree grown on the slice of kept rows."""
+    import numpy as np
+    import xgboost as xgb
+
+    dtrain = _matrix()
+    params = {"objective": "binary:logistic", "tree_method": "exact", "max_depth": 3, "base_score": 0.5}
+    kept = np.flatnonzero(np.arange(dtrain.num_row()) % 5 != 0)
+    sliced, whole = xgb.Booster(params, [dtrain]), xgb.Booster(params, [dtrain])
+    sliced.update(dtrain.slice(kept), iteration=0)
+    margin = whole.predict(dtrain, output_margin=True)
+    grad, hess = treebuild.sampled_gradient(params, margin, dtrain, kept)
+    assert (hess[kept] > 0).all() and (hess[np.arange(dtrain.num_row()) % 5 == 0] == -1).all()
+    whole.boost(dtrain, 0, grad, hess)
+    assert whole.get_dump(with_stats=True) == sliced.get_dump(with_stats=True)
+
+
+@pytest.mark.parametrize(
+    ("params", "reproduced"),
+    [
+        ({"objective": "count:poisson"}, False),
+        ({"objective": "binary:logistic", "max_delta_step": 1}, False),
+        ({}, True),  # XGBoost's default objective, reg:squarederror
+    ],
+    ids=["other objective", "max_delta_step", "default objective"],
+)
+def test_sampled_gradient_declines_what_it_does_not_reproduce(params, reproduced):
+    """Other objectives return None: the caller grows those trees on a slice of the kept rows instead."""
+    import numpy as np
+
+    dtrain = _matrix()
+    margin = np.zeros(dtrain.num_row(), dtype=np.float32)
+    result = treebuild.sampled_gradient(params, margin, dtrain, np.arange(10))
+    assert (result is not None) is reproduced
+
+
+@pytest.mark.parametrize(
+    ("booster", "pruning_lines"), [({"booster": "gbtree"}, 3), ({"booster": "gblinear", "updater": "shotgun"}, 0)]
+)
+def test_072_prints_a_pruner_line_per_tree_and_none_for_the_linear_booster(ml_root, capsys, booster, pruning_lines):
+    lines = [f"{i % 2},{(i * 7) % 11 + i % 2},{i % 5},{(i * 3) % 13}" for i in range(200)]
+    root = ml_root(
+        {"num_round": "3", "objective": "binary:logistic", "max_depth": "3", **booster},
+        {"train": "csv"},
+        {"train/data.csv": "\n".join(lines) + "\n"},
+    )
+    assert main(["train", "--ml-root", str(root), "--image-version", "1"]) == 0
+    out = capsys.readouterr().out
+    found = re.findall(r"src/tree/updater_prune\.cc:74: tree pruning end, 1 roots, (\d+) extra nodes", out)
+    assert len(found) == pruning_lines
+    assert len(re.findall(r"^\[\d\]\ttrain-error:", out, re.MULTILINE)) == 3
