@@ -19,6 +19,7 @@ from typing import Any
 
 from sagelocal.algorithms.xgboost.errors import AlgorithmFailure, UserError
 from sagelocal.algorithms.xgboost.failure import at
+from sagelocal.algorithms.xgboost.imports import import_xgboost
 from sagelocal.algorithms.xgboost.logs import Log
 from sagelocal.algorithms.xgboost.versions import ImageVersion, UnknownImage, get_version
 from sagelocal.contract import CONTAINER_ROOT, FIRST_HOST, Layout, read_layout
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     # OpenMP threads that spin while waiting slow training down badly on a busy machine.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import_xgboost()  # before anything imports it with scikit-learn and pandas
     _line_buffer_stdout()
     log = Log()
     ml_root = os.path.abspath(args.ml_root)

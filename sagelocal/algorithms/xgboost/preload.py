@@ -7,13 +7,24 @@ It only imports: no thread pool is started and no computation runs, so forking a
 
 from __future__ import annotations
 
-import numpy  # noqa: F401
-import pandas  # noqa: F401
-import pyarrow
-import pyarrow.csv
-import pyarrow.parquet  # noqa: F401
-import scipy.sparse  # noqa: F401
-import sklearn.metrics  # noqa: F401
-import xgboost  # noqa: F401
+import importlib
 
-from sagelocal.algorithms.xgboost import data, entry, metrics, model, training  # noqa: F401
+from sagelocal.algorithms.xgboost.imports import import_xgboost
+
+import_xgboost()  # first, as a cold ``train`` imports it: warm and cold jobs run the same XGBoost set-up
+
+for _module in (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pyarrow.csv",
+    "pyarrow.parquet",
+    "scipy.sparse",
+    "sklearn.metrics",
+    "sagelocal.algorithms.xgboost.data",
+    "sagelocal.algorithms.xgboost.entry",
+    "sagelocal.algorithms.xgboost.metrics",
+    "sagelocal.algorithms.xgboost.model",
+    "sagelocal.algorithms.xgboost.training",
+):
+    importlib.import_module(_module)
