@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests" / "support"))  # bank_data (run.py's bank_csvs imports it)
+sys.path.insert(0, str(HERE.parent / "tests"))
 
 from harness import interleave, machine_description, run_process  # noqa: E402
 from run import WORK, bank_csvs, env_with_home, table, train_argv  # noqa: E402

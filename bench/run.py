@@ -50,7 +50,7 @@ def env_with_home(home: Path) -> dict[str, str]:
 
 
 def bank_csvs() -> tuple[Path, Path]:
-    import bank_data
+    from support import bank_data
 
     dest = WORK / "bank"
     train, test = dest / "train.csv", dest / "test.csv"
