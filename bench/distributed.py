@@ -16,18 +16,17 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from harness import interleave, machine_description, run_process  # noqa: E402
+from harness import interleave, run_process  # noqa: E402
 from run import WORK, bank_csvs, env_with_home, table, train_argv  # noqa: E402
 
 
-def measure(repeat: int) -> list[str]:
+def measure(repeat: int) -> tuple[list[str], float]:
     train, _ = bank_csvs()
     WORK.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="bench-dist-", dir=WORK))
@@ -47,13 +46,11 @@ def measure(repeat: int) -> list[str]:
         repeat,
     )
     shutil.rmtree(home, ignore_errors=True)
-    ratio = res["sagelocal train --instance-count 2"].median / res["sagelocal train --instance-count 1"].median
+    ratio = (
+        res["sagelocal train --instance-count 2"].median / res["sagelocal train --instance-count 1"].median
+    )
     return [
         "## Distributed training: the tutorial job on 2 hosts vs 1",
-        "",
-        f"Measured by `python bench/distributed.py --repeat {repeat}` on {time.strftime('%Y-%m-%d')}. "
-        f"Machine: {machine_description()}, **shared with other work while it ran** (about six other "
-        "sessions), so the figures are noisy.",
         "",
         "`sagelocal train --backend local --wait` on the tutorial job (bank data, 28,831 × 59, 100 rounds, "
         "FullyReplicated). Two hosts are two algorithm processes on this machine training through XGBoost's "
@@ -66,7 +63,7 @@ def measure(repeat: int) -> list[str]:
         "",
         f"**Ratio 2 hosts / 1 host: {ratio:.2f}×.**",
         "",
-    ]
+    ], ratio
 
 
 def main() -> None:
@@ -75,7 +72,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print the section only")
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    lines = measure(args.repeat)
+    lines = measure(args.repeat)[0]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:

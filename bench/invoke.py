@@ -88,16 +88,9 @@ def timed(call: Callable[[], object], calls: int, warmup: int) -> list[float]:
     return samples
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--calls", type=int, default=1000)
-    parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--rows", type=int, default=None, help="train on the first N bank rows only")
-    parser.add_argument("--append", action="store_true", help="append the section to bench/RESULTS.md")
-    args = parser.parse_args()
-
+def section(calls: int = 1000, warmup: int = 100, rows: int | None = None) -> tuple[list[str], float]:
+    """Measure; return the RESULTS.md section's lines and the p50 in ms (``bench/run.py invoke`` calls this)."""
+    args = argparse.Namespace(calls=calls, warmup=warmup, rows=rows)
     import numpy as np
     import xgboost as xgb
     from support.hosting import serve_pids
@@ -179,7 +172,6 @@ def main() -> None:
     raw_p50, raw_p99 = percentiles(raw)
     met = "met" if invoke_p50 <= 3.0 else "NOT met"
     lines = [
-        "",
         "## InvokeEndpoint round trip (one-row CSV, boto3 → `sagelocal serve` → endpoint instance)",
         "",
         f"Measured by `python bench/invoke.py` on {time.strftime('%Y-%m-%d')}: {args.calls} calls after "
@@ -201,8 +193,21 @@ def main() -> None:
         + f"; total {sum(cpu.values()):.2f} ms.",
         "",
         f"Load average when measured: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
+        "",
     ]
-    text = "\n".join(lines) + "\n"
+    return lines, invoke_p50
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--rows", type=int, default=None, help="train on the first N bank rows only")
+    parser.add_argument("--append", action="store_true", help="append the section to bench/RESULTS.md")
+    args = parser.parse_args()
+    text = "\n".join(section(args.calls, args.warmup, args.rows)[0]) + "\n"
     print(text)
     if args.append:
         with open(HERE / "RESULTS.md", "a") as results:

@@ -18,7 +18,6 @@ import os
 import shutil
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -125,13 +124,9 @@ def check_outputs(home: Path, raw_out: Path) -> str:
     return f"both wrote {ROWS:,} scores; largest difference {np.abs(ours - raw).max():.2e}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--append", type=Path, help="append the section to this RESULTS.md")
-    args = parser.parse_args()
+def section(repeat: int = 3) -> tuple[list[str], float]:
+    """Measure; return the RESULTS.md section's lines and the ratio (``bench/run.py transform`` calls this)."""
+    args = argparse.Namespace(repeat=repeat)
     model_dir, tarball, data = prepare()
     home = home_with_model(tarball, data)
     raw_script = WORK / "raw.py"
@@ -158,12 +153,10 @@ def main() -> None:
     ratio = results["sagelocal transform"].median / results["raw script"].median
     size_mb = data.stat().st_size / 2**20
     lines = [
-        "",
         f"## Batch transform ({ROWS:,} × 59 CSV, {size_mb:.0f} MiB)",
         "",
-        f"Measured by `python bench/transform.py --repeat {args.repeat}` on "
-        f"{time.strftime('%Y-%m-%d', time.gmtime())}; machine: {machine_description()}. The machine was shared "
-        "with other work while this ran, so the figures are noisier than a quiet machine's.",
+        f"{args.repeat} interleaved runs of each after one untimed round; load average when done: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "",
         "Target: `sagelocal transform` (local backend, whole CLI process: CreateTransformJob, the supervisor, the "
         "serve process and its model load, every mini-batch over HTTP, the `.out` written) ≤ 2× a raw script that "
@@ -184,6 +177,21 @@ def main() -> None:
         "row's peak RSS is the CLI process's and does not cover the detached supervisor and serve processes.",
         "",
     ]
+    return lines, ratio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--append", type=Path, help="append the section to this RESULTS.md")
+    args = parser.parse_args()
+    lines = [
+        f"Measured by `python bench/transform.py --repeat {args.repeat}` on {machine_description()}.",
+        "",
+    ]
+    lines += section(args.repeat)[0]
     print("\n".join(lines))
     if args.append:
         with open(args.append, "a") as f:

@@ -96,14 +96,12 @@ def run(backend: LocalBackend, body: dict[str, Any]) -> tuple[float, float]:
     return best, (time.monotonic() - start) / 60
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=20)
-    parser.add_argument("--parallel", type=int, default=2)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--append", action="store_true")
-    args = parser.parse_args()
+def section(
+    jobs: int = 20, parallel: int = 2, seeds: tuple[int, ...] = (0, 1, 2), rounds: int = 100
+) -> tuple[list[str], float, float]:
+    """Measure; return the RESULTS.md section's lines and the mean best AUC of Bayesian and of Random
+    (``bench/run.py tuning`` calls this)."""
+    args = argparse.Namespace(jobs=jobs, parallel=parallel, seeds=list(seeds), rounds=rounds)
     if not ZIP_PATH.is_file():
         raise SystemExit(f"the UCI Bank Marketing data is absent ({ZIP_PATH})")
     work = Path(tempfile.mkdtemp(prefix="sagelocal-bench-tuning-"))
@@ -123,11 +121,10 @@ def main() -> None:
             results[strategy].append((best, minutes))
             print(f"seed {seed} {strategy}: best validation:auc {best:.5f} ({minutes:.1f} min)", flush=True)
     lines = [
-        "",
         "## Tuning: Bayesian vs Random (bank marketing, validation:auc)",
         "",
         f"`python bench/tuning.py --jobs {args.jobs} --parallel {args.parallel} --seeds "
-        f"{' '.join(map(str, args.seeds))} --rounds {args.rounds}` on {time.strftime('%Y-%m-%d')}: one tuning job "
+        f"{' '.join(map(str, args.seeds))} --rounds {args.rounds}`: one tuning job "
         f"per strategy and seed, {args.jobs} training jobs each ({args.parallel} at a time), "
         f"built-in XGBoost {DEFAULT_VERSION}, "
         f"num_round={args.rounds}, ranges eta 0.01–0.5 (log), min_child_weight 0–120, subsample 0.5–1, alpha 0–100, "
@@ -148,6 +145,18 @@ def main() -> None:
     rand = statistics.fmean(b for b, _ in results["Random"])
     verdict = "at least" if bayes >= rand else "below"
     lines += ["", f"**Bayesian's mean best is {verdict} Random's** ({bayes:.5f} vs {rand:.5f}).", ""]
+    return lines, bayes, rand
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--append", action="store_true")
+    args = parser.parse_args()
+    lines = section(args.jobs, args.parallel, tuple(args.seeds), args.rounds)[0]
     print("\n".join(lines))
     if args.append:
         with open(ROOT / "bench" / "RESULTS.md", "a") as fh:
