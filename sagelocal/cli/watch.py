@@ -68,6 +68,15 @@ def status_changed(description: dict[str, Any], previous: dict[str, Any] | None)
     return transitions[-1]["StatusMessage"] != last or len(transitions) > len(before)
 
 
+def through_training(description: dict[str, Any]) -> dict[str, Any] | None:
+    """``description`` as it stood in its last Training phase (its transitions up to that one), or None."""
+    transitions = description.get("SecondaryStatusTransitions") or []
+    last = max((i for i, t in enumerate(transitions) if t["Status"] == "Training"), default=None)
+    if last is None:
+        return None
+    return {**description, "SecondaryStatusTransitions": transitions[: last + 1]}
+
+
 def instance_count(description: dict[str, Any]) -> int:
     """As ``_logs_init``: ``ResourceConfig.InstanceCount``, or the sum over ``InstanceGroups``."""
     resources = description.get("ResourceConfig") or {}
@@ -156,8 +165,8 @@ class JobWatcher:
         isatty = getattr(self.stream, "isatty", None)
         return bool(isatty and isatty()) or bool(os.environ.get("JPY_PARENT_PID"))
 
-    def flush_logs(self) -> None:
-        """Print the log events not printed yet, or a dot while the job has no log."""
+    def flush_logs(self, dot: bool = True) -> None:
+        """Print the log events not printed yet, or (``dot``) a dot while the job has no log."""
         try:
             start = self._position[0] if self._seen_events else None
             events = self.backend.get_log_events(self.name, start_time=start)
@@ -166,6 +175,8 @@ class JobWatcher:
                 raise
             events = []
         if not events and not self._seen_events:
+            if not dot:
+                return
             if self.dot_interval:
                 now = self.clock()
                 if self._last_dot is not None and now - self._last_dot < self.dot_interval:
@@ -219,6 +230,17 @@ class JobWatcher:
                 last_describe = self.clock()
                 if self.on_describe is not None:
                     self.on_describe(description)
+                if description["TrainingJobStatus"] in TERMINAL_STATUSES:
+                    # A job's log lines are all stored before it ends: print them after its Training line and
+                    # before the phases that followed, as SageMaker's transcripts end, however soon after its
+                    # last line the job ended (the SDK's loop prints them last when the end falls between two
+                    # of its polls).
+                    training = through_training(description)
+                    printed = len((last_printed or {}).get("SecondaryStatusTransitions") or [])
+                    if training is not None and len(training["SecondaryStatusTransitions"]) > printed:
+                        self.write("\n" + status_message(training, last_printed))
+                        last_printed = training
+                    self.flush_logs(dot=False)
                 if status_changed(description, last_printed):
                     self.write("\n" + status_message(description, last_printed))
                     last_printed = description

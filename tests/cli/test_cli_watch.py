@@ -115,7 +115,8 @@ def test_sdk_transcript_with_logs() -> None:
 
 
 def test_fast_job_prints_every_phase_with_the_batch_stamp() -> None:
-    """A job that passes several phases between two describes: all new transitions, one LastModifiedTime."""
+    """A job that passes several phases between two describes: all new transitions, one LastModifiedTime, and
+    its log after its Training line, before the phases that followed (as SageMaker's transcripts end)."""
     backend = ScriptedBackend(
         [describe(1, stamp(0)), describe(7, stamp(3), TrainingTimeInSeconds=2, BillableTimeInSeconds=2)],
         [(2, 1594467280000, "[0]#011train-error:0.1")],
@@ -123,8 +124,13 @@ def test_fast_job_prints_every_phase_with_the_batch_stamp() -> None:
     text, _ = run(backend)
     lines = text.split("\n")
     assert lines[0] == "2020-07-11 11:34:39 Starting - Starting the training job."
-    assert lines[1:7] == [f"2020-07-11 11:34:42 {s} - {m}" for s, m in PHASES[1:]]
-    assert lines[7:] == ["[0]#011train-error:0.1", ""]
+    assert lines[1:5] == [f"2020-07-11 11:34:42 {s} - {m}" for s, m in PHASES[1:5]]
+    assert lines[5:] == [
+        "[0]#011train-error:0.1",
+        "",
+        *(f"2020-07-11 11:34:42 {s} - {m}" for s, m in PHASES[5:]),
+        "",
+    ]
 
 
 def test_log_lines_are_not_repeated_across_polls() -> None:
@@ -146,7 +152,9 @@ def test_log_lines_are_not_repeated_across_polls() -> None:
     assert backend.log_calls[-1] == 2000
 
 
-def test_failed_job_prints_failed_line_then_remaining_logs() -> None:
+def test_failed_job_prints_its_last_logs_then_the_failed_line() -> None:
+    """The algorithm's last lines (its error) were stored before the job failed: they come before the final
+    transition, ``Failed - Training job failed``."""
     backend = ScriptedBackend(
         [describe(5, stamp(0)), describe(6, stamp(5), failed=True, FailureReason="AlgorithmError: boom")],
         [(2, 1594467280000, "ERROR: boom")],
@@ -157,9 +165,9 @@ def test_failed_job_prints_failed_line_then_remaining_logs() -> None:
         "2020-07-11 11:34:39 Starting - Preparing the instances for training\n"
         "2020-07-11 11:34:39 Downloading - Downloading input data\n"
         "2020-07-11 11:34:39 Downloading - Downloading the training image\n"
-        "2020-07-11 11:34:39 Training - Training image download completed. Training in progress.."
-        "\n2020-07-11 11:34:44 Failed - Training job failed\n"
+        "2020-07-11 11:34:39 Training - Training image download completed. Training in progress..\n"
         "ERROR: boom\n"
+        "\n2020-07-11 11:34:44 Failed - Training job failed\n"
     )
     assert final["TrainingJobStatus"] == "Failed"
 
@@ -319,3 +327,21 @@ def test_dots_are_rate_limited_while_polling_fast() -> None:
     first = watcher.out.getvalue().splitlines()[0]  # type: ignore[union-attr]
     # 11 polls without a log, at 0.0, 0.2, …, 2.0 s: dots at 0, 1 and 2 s
     assert first == "2020-07-11 11:34:39 Starting - Starting the training job..."
+
+
+def test_last_log_lines_of_a_job_that_ends_between_two_polls_come_before_its_last_phases() -> None:
+    """The supervisor stores every log line before it ends the job; a watcher that sees the end in one poll
+    still prints those lines first, then Uploading and Completed."""
+    backend = ScriptedBackend(
+        [describe(5, stamp(0)), describe(5, stamp(0)), describe(7, stamp(9))],
+        [(0, 1000, "[0]#011train-error:0.1"), (3, 2000, "[99]#011train-error:0.05")],
+    )
+    text, _ = run(backend)
+    assert text.endswith(
+        "Training in progress.\n"
+        "[0]#011train-error:0.1\n"
+        "[99]#011train-error:0.05\n"
+        "\n"
+        "2020-07-11 11:34:48 Uploading - Uploading generated training model\n"
+        "2020-07-11 11:34:48 Completed - Training job completed\n"
+    )
