@@ -16,6 +16,7 @@ from sagelocal.cli.errors import (
     EXIT_CODES_HELP,
     EXIT_FAILED,
     err,
+    exit_now,
     missing_extra,
     needs_extra_message,
     run_main,
@@ -193,8 +194,9 @@ def _root(
 
 
 def main() -> int:
-    """Console-script entry point: ``sagelocal = sagelocal.cli.app:main``."""
-    return run_main(lambda: app(prog_name="sagelocal"))
+    """Console-script entry point: ``sagelocal = sagelocal.cli.app:main``. Ends the process as soon as the
+    command has (:func:`exit_now`)."""
+    return exit_now(run_main(lambda: app(prog_name="sagelocal")))
 
 
 if __name__ == "__main__":

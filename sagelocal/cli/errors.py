@@ -280,3 +280,22 @@ def run_main(call: Callable[[], Any]) -> int:
         err(message)
         return code
     return 0
+
+
+def exit_now(code: int) -> int:
+    """End the process without the interpreter's module-by-module teardown, which costs a command that loaded
+    the service 0.1-0.2 s after its last line. Only when no other Python thread is alive (``serve`` returns
+    with its threads stopped; anything else falls back to a normal exit): atexit handlers run and the streams
+    are flushed first, and SQLite's committed transactions are already in its files."""
+    import atexit
+    import threading
+
+    if threading.active_count() > 1:
+        return code
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)
