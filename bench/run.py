@@ -27,6 +27,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import job_profile  # noqa: E402
 from harness import Measurement, interleave, machine_description, run_process  # noqa: E402
 
 PY = sys.executable
@@ -110,6 +111,8 @@ def target_tutorial(repeat: int) -> list[str]:
         return run_process([PY, str(HERE / "plain_xgboost.py"), str(train), str(out)])
 
     res = interleave({"plain script": plain_run, "sagelocal train --wait": sagelocal_run}, repeat)
+    name = f"bench-{next(counter)}"
+    phases = job_profile.profile(train_argv("local", train, name), name, home, train)
     shutil.rmtree(home, ignore_errors=True)
     ratio = res["sagelocal train --wait"].median / res["plain script"].median
     word = verdict("Cold tutorial job ≤ 1.2× a raw xgboost script", f"{ratio:.2f}×", ratio <= 1.2)
@@ -124,6 +127,11 @@ def target_tutorial(repeat: int) -> list[str]:
         *table(res),
         "",
         f"**Ratio: {ratio:.2f}×** — {word} (target ≤ 1.2×).",
+        "",
+        "Where the time goes (`bench/job_profile.py`: one more run of each, phases from the job's own",
+        "timestamps):",
+        "",
+        *phases,
         "",
     ]
 
