@@ -101,7 +101,8 @@ def test_grid_runs_every_combination_once_never_more_than_max_parallel(
 @pytest.mark.timeout(300)
 def test_early_stopping_auto_stops_a_clearly_bad_child(backend: LocalBackend, inputs: dict[str, str]) -> None:
     # eta=0 never learns: validation:auc stays 0.5 from its first round, below the median (about 0.8) of the
-    # three earlier children's running averages, so the median rule must stop it.
+    # three earlier children's running averages, so the median rule must stop it. 2,000 rounds keep it
+    # training for seconds, well past the tuner's 0.25 s poll however fast the machine.
     ranges = {"CategoricalParameterRanges": [{"Name": "eta", "Values": ["0.3", "0.2", "0.25", "0"]}]}
     request = tuning_request(
         "early-stop",
@@ -110,7 +111,7 @@ def test_early_stopping_auto_stops_a_clearly_bad_child(backend: LocalBackend, in
         max_jobs=None,
         parallel=1,
         ranges=ranges,
-        static={"num_round": "300", "objective": "binary:logistic"},
+        static={"num_round": "2000", "objective": "binary:logistic"},
         TrainingJobEarlyStoppingType="Auto",
     )
     backend.create_hyper_parameter_tuning_job(request)
@@ -142,14 +143,15 @@ def test_hyperband_stops_children_at_its_rungs(backend: LocalBackend, inputs: di
         max_jobs=4,
         parallel=2,
         ranges={"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0", "MaxValue": "0.5"}]},
-        static={"num_round": "400", "objective": "binary:logistic"},
+        static={"num_round": "3000", "objective": "binary:logistic"},
         StrategyConfig={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 300}},
         RandomSeed=3,
     )
     backend.create_hyper_parameter_tuning_job(request)
     described = wait_tuning(backend, "hyperband")
     assert described["HyperParameterTuningJobStatus"] == "Completed"
-    # num_round (400) is beyond MaxResource (300): every child that gets there is stopped, none completes.
+    # num_round (3,000) is far beyond MaxResource (300): every child that gets there is stopped, none
+    # completes, however fast its rounds run.
     counters = described["TrainingJobStatusCounters"]
     assert counters["Completed"] == 0 and counters["Stopped"] == 4, counters
     assert described["ObjectiveStatusCounters"]["Succeeded"] == 4
