@@ -203,8 +203,7 @@ def _load_channels(
     debugger: Any = None,
 ) -> None:
     """``sagemaker_train`` after validation: the data checks and loading, then ``train_job``."""
-    from sagelocal.algorithms.xgboost import channels, data, pipes
-    from sagelocal.algorithms.xgboost.training import JobContext, train_job
+    from sagelocal.algorithms.xgboost import channels, data, matrices, pipes
 
     name_of = layout.container_path
     train_channel = layout.input_data_config["train"]
@@ -237,13 +236,77 @@ def _load_channels(
         if val_size > 0 and val_path:
             data.validate_first_lines(val_path, data_format, version, log)
 
+    plan = matrices.DMATRIX
+    if train_size > 0:
+        paths = [train_path] + ([val_path] if val_path and val_size > 0 else [])
+        plan = matrices.choose(
+            cfg, version, data_format, is_pipe, len(hosts), paths, train_size + val_size, log, name_of, env
+        )
+    try:
+        _train_channels(
+            layout,
+            version,
+            log,
+            env,
+            train_path,
+            val_path,
+            train_size,
+            val_size,
+            cfg,
+            hosts,
+            model_dir,
+            debugger,
+            plan,
+            data_format,
+            is_pipe,
+            has_validation_channel,
+        )
+    finally:
+        matrices.clean_up(plan)
+
+
+def _train_channels(
+    layout: Layout,
+    version: ImageVersion,
+    log: Log,
+    env: Mapping[str, str],
+    train_path: str,
+    val_path: str | None,
+    train_size: int,
+    val_size: int,
+    cfg: Any,
+    hosts: list[str],
+    model_dir: str,
+    debugger: Any,
+    plan: Any,
+    data_format: str,
+    is_pipe: bool,
+    has_validation_channel: bool,
+) -> None:
+    """Load the channels as ``plan`` says (``matrices.py``) and run ``train_job``."""
+    from sagelocal.algorithms.xgboost import matrices
+    from sagelocal.algorithms.xgboost.training import JobContext, train_job
+
+    name_of = layout.container_path
     dtrain = (
-        _load(train_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe)
+        _load(train_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe, plan, "train")
         if train_size > 0
         else None
     )
+    val_plan = plan if dtrain is not None and not _is_loaded(dtrain) else matrices.DMATRIX
     dval = (
-        _load(val_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe)
+        _load(
+            val_path,
+            data_format,
+            cfg.csv_weights,
+            version,
+            log,
+            name_of,
+            is_pipe,
+            val_plan,
+            "validation",
+            dtrain,
+        )
         if val_size > 0 and val_path
         else None
     )
@@ -260,6 +323,8 @@ def _load_channels(
             is_master=is_master,
             debugger=debugger,
         )
+        if plan.kind == "external":
+            ctx.extra["external_memory"] = True
         combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
         if combined is not None:
             log.info("Read both train and validation data into one DMatrix")
@@ -286,9 +351,7 @@ def _load_channels(
 
 
 #: Where the images' no-data warnings send the reader (1.7-1 on).
-_DIVIDE_DATA_LINK = (
-    "https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost.html#Instance-XGBoost-distributed-training-divide-data"
-)
+_DIVIDE_DATA_LINK = "https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost.html#Instance-XGBoost-distributed-training-divide-data"
 
 
 def _train_distributed(
@@ -388,9 +451,16 @@ def _load(
     log: Log,
     name_of: Any,
     is_pipe: bool = False,
+    plan: Any = None,
+    channel: str = "train",
+    ref: Any = None,
 ) -> Any:
-    from sagelocal.algorithms.xgboost import data, pipes
+    """A channel as ``data.LoadedData`` (None: RecordIO without records), or, when ``plan`` streams it
+    (``matrices.py``), as an XGBoost matrix (``ref``: the train matrix, for the validation channel)."""
+    from sagelocal.algorithms.xgboost import data, matrices, pipes
 
+    if plan is not None and plan.streamed and not is_pipe:
+        return matrices.load(plan, channel, path, data_format, csv_weights, version, log, name_of, ref)
     if is_pipe and os.path.exists(pipes.fifo(path)):
         loaded = pipes.load_pipe(path, data_format, csv_weights, version, log, name_of)
         if loaded is not None and loaded.labels.size == 0:
@@ -405,11 +475,19 @@ def _load(
     return loaded
 
 
+def _is_loaded(d: Any) -> bool:
+    from sagelocal.algorithms.xgboost.data import LoadedData
+
+    return isinstance(d, LoadedData)
+
+
 def _align_widths(a: Any, b: Any) -> tuple[Any, Any]:
     """Sparse channels (LIBSVM, RecordIO) get the same number of columns, as XGBoost's loader pads them."""
     import scipy.sparse as sp
 
-    if a is None or b is None or not (sp.issparse(a.features) and sp.issparse(b.features)):
+    if not (_is_loaded(a) and _is_loaded(b)):
+        return a, b
+    if not (sp.issparse(a.features) and sp.issparse(b.features)):
         return a, b
     width = max(a.num_col, b.num_col)
     for d in (a, b):
@@ -444,9 +522,10 @@ def _concat(a: Any, b: Any | None) -> Any:
 
 
 def _dmatrix(loaded: Any) -> Any:
+    """``loaded`` as a DMatrix; a matrix ``matrices.load`` built already is returned as it is."""
     from sagelocal.algorithms.xgboost import data
 
-    return data.to_dmatrix(loaded)
+    return data.to_dmatrix(loaded) if _is_loaded(loaded) else loaded
 
 
 # --- the legacy 0.72 image ------------------------------------------------------------------------
