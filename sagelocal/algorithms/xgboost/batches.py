@@ -278,6 +278,7 @@ def external_matrix(
     import numpy as np
     import xgboost as xgb
 
+    os.makedirs(os.path.dirname(cache_prefix) or ".", exist_ok=True)
     it = make_iter(source, cache_prefix=cache_prefix)
     try:
         if hist:

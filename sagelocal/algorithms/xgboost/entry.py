@@ -240,7 +240,16 @@ def _load_channels(
     if train_size > 0:
         paths = [train_path] + ([val_path] if val_path and val_size > 0 else [])
         plan = matrices.choose(
-            cfg, version, data_format, is_pipe, len(hosts), paths, train_size + val_size, log, name_of, env
+            cfg,
+            version,
+            data_format,
+            is_pipe,
+            len(hosts),
+            paths,
+            train_size + val_size,
+            log,
+            name_of,
+            os.environ,
         )
     try:
         _train_channels(

@@ -140,7 +140,6 @@ def load(
         return _in_memory(files, data_format, delimiter, csv_weights, version)
     try:
         if plan.kind == "external" and plan.cache_dir is not None:
-            os.makedirs(plan.cache_dir, exist_ok=True)
             prefix = os.path.join(plan.cache_dir, channel)
             return batches.external_matrix(source, prefix, plan.hist, plan.max_bin, ref)
         return batches.quantile_matrix(source, plan.max_bin, ref)
