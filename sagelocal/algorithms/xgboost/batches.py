@@ -15,6 +15,7 @@ Arrow cannot read as a number raises :class:`NotNumeric`: the caller then loads 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,15 +24,18 @@ from typing import Any
 from sagelocal.algorithms.xgboost import data
 from sagelocal.algorithms.xgboost.errors import UserError
 
-#: Bytes of CSV text Arrow parses at a time. The streaming reader decodes blocks ahead of the consumer, so
-#: larger blocks cost memory (16 MiB: ~680 MiB above the baseline on the benchmark's 1 GB file; 4 MiB: ~230).
-CSV_BLOCK_BYTES = 4 << 20
+#: Bytes of CSV text read and parsed at a time (``_line_chunks``), and the block each of Arrow's threads parses.
+CSV_CHUNK_BYTES = 16 << 20
+CSV_BLOCK_BYTES = 1 << 20
 #: Rows handed to XGBoost at a time: Arrow's small batches are stacked up to this. XGBoost's sketch does per-batch
 #: work, so ~8k-row batches took twice as long as these on the benchmark's file.
 BATCH_ROWS = 1 << 17
 #: How many times XGBoost 3.0.5's ``QuantileDMatrix`` reads its iterator (``reset`` before each pass): it
 #: counts, sketches, counts the entries and fills the bin index.
 QUANTILE_PASSES = 4
+#: External memory: smaller pieces, so that what the process holds besides XGBoost's pages stays small.
+EXTERNAL_CHUNK_BYTES = 4 << 20
+EXTERNAL_BATCH_ROWS = 1 << 15
 #: Rows per Parquet record batch.
 PARQUET_BATCH_ROWS = 65_536
 
@@ -52,6 +56,8 @@ class ChannelSource:
     delimiter: str = ","
     csv_weights: bool = False
     unparsed: str = "missing"
+    chunk_bytes: int = CSV_CHUNK_BYTES  # CSV text parsed at a time
+    batch_rows: int = 0  # rows handed to XGBoost at a time (0: BATCH_ROWS)
 
     @property
     def label_columns(self) -> int:
@@ -72,9 +78,8 @@ class ChannelSource:
 
     def batches(self) -> Iterator[Batch]:
         width = self.width()
-        filler = _Filler(
-            width, self.label_columns, "missing" if self.data_format == "parquet" else self.unparsed
-        )
+        unparsed = "missing" if self.data_format == "parquet" else self.unparsed
+        filler = _Filler(width, self.label_columns, unparsed, self.batch_rows or BATCH_ROWS)
         for path in self.files:
             tables = (
                 self._parquet_tables(path, width) if self.data_format == "parquet" else self._csv_tables(path)
@@ -85,6 +90,9 @@ class ChannelSource:
             yield filler.take()
 
     def _csv_tables(self, path: str) -> Iterator[Any]:
+        """The file's rows, ``chunk_bytes`` of text at a time (cut after a newline: quoting is off, so a
+        newline always ends a row), each parsed by ``pyarrow.csv.read_csv`` on every core. Arrow's own streaming
+        reader decodes blocks ahead of its consumer without bound (~65 blocks ahead, measured)."""
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
@@ -96,11 +104,13 @@ class ChannelSource:
         parse = pacsv.ParseOptions(delimiter=self.delimiter, quote_char=False)
         convert = pacsv.ConvertOptions(column_types={n: pa.float32() for n in names}, null_values=[""])
         try:
-            with pacsv.open_csv(
-                path, read_options=read, parse_options=parse, convert_options=convert
-            ) as reader:
-                for batch in reader:
-                    yield pa.Table.from_batches([batch])
+            for chunk in _line_chunks(path, self.chunk_bytes):
+                yield pacsv.read_csv(
+                    pa.BufferReader(pa.py_buffer(chunk)),
+                    read_options=read,
+                    parse_options=parse,
+                    convert_options=convert,
+                )
         except pa.ArrowInvalid as e:
             if "conversion error" in str(e):
                 raise NotNumeric(str(e)) from None
@@ -123,7 +133,8 @@ class _Filler:
     reads strided rows far more slowly), labels and weights, so each cell is copied once. The cell rules are
     ``data._table_to_matrix``'s; columns a file lacks are NaN, as ``data._stack_dense`` pads them."""
 
-    def __init__(self, width: int, label_columns: int, unparsed: str) -> None:
+    def __init__(self, width: int, label_columns: int, unparsed: str, batch_rows: int) -> None:
+        self.batch_rows = batch_rows
         self.width = width
         self.label_columns = label_columns
         self.unparsed = unparsed
@@ -133,9 +144,10 @@ class _Filler:
     def _new(self) -> None:
         import numpy as np
 
-        self.features = np.empty((BATCH_ROWS, max(self.width - self.label_columns, 0)), dtype=np.float32)
-        self.labels = np.empty(BATCH_ROWS, dtype=np.float32)
-        self.weights = np.empty(BATCH_ROWS, dtype=np.float32) if self.label_columns == 2 else None
+        rows = self.batch_rows
+        self.features = np.empty((rows, max(self.width - self.label_columns, 0)), dtype=np.float32)
+        self.labels = np.empty(rows, dtype=np.float32)
+        self.weights = np.empty(rows, dtype=np.float32) if self.label_columns == 2 else None
         self.rows = 0
 
     def _target(self, column: int) -> Any:
@@ -148,10 +160,10 @@ class _Filler:
     def add(self, table: Any) -> Iterator[Batch]:
         start = 0
         while start < table.num_rows:
-            count = min(table.num_rows - start, BATCH_ROWS - self.rows)
+            count = min(table.num_rows - start, self.batch_rows - self.rows)
             self._write(table.slice(start, count))
             start += count
-            if self.rows == BATCH_ROWS:
+            if self.rows == self.batch_rows:
                 yield self.take()
 
     def _write(self, table: Any) -> None:
@@ -182,6 +194,32 @@ class _Filler:
         batch = (self.features[:rows], self.labels[:rows], weights)
         self._new()
         return batch
+
+
+def _line_chunks(path: str, size: int) -> Iterator[Any]:
+    """The file's bytes in pieces of about ``size``, each ending at a newline (the last one: at the end of the
+    file), as views of one reused buffer: each is valid until the next is asked for."""
+    buffer = bytearray(size)
+    held = 0  # bytes of an unfinished line kept at the start of the buffer
+    with open(path, "rb") as f:
+        while True:
+            if held == len(buffer):  # a line longer than the buffer
+                buffer.extend(bytes(len(buffer)))
+            with memoryview(buffer) as view:
+                got = f.readinto(view[held:])
+            end = held + (got or 0)
+            if not got:
+                if held:
+                    yield memoryview(buffer)[:held]
+                return
+            cut = buffer.rfind(b"\n", 0, end) + 1
+            if cut == 0:
+                held = end
+                continue
+            with memoryview(buffer) as view:
+                yield view[:cut]
+            buffer[: end - cut] = buffer[cut:end]
+            held = end - cut
 
 
 def _iter_base() -> Any:
@@ -279,7 +317,8 @@ def external_matrix(
     import xgboost as xgb
 
     os.makedirs(os.path.dirname(cache_prefix) or ".", exist_ok=True)
-    it = make_iter(source, cache_prefix=cache_prefix)
+    small = dataclasses.replace(source, chunk_bytes=EXTERNAL_CHUNK_BYTES, batch_rows=EXTERNAL_BATCH_ROWS)
+    it = make_iter(small, cache_prefix=cache_prefix)
     try:
         if hist:
             return xgb.ExtMemQuantileDMatrix(it, missing=np.nan, max_bin=max_bin, ref=ref)

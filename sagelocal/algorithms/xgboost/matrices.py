@@ -91,6 +91,7 @@ def choose(
             files = [f for p in paths for f in _files(p)]
             rows, columns = memory.channel_cells(files, data_format)
             need = memory.in_memory_need(rows, columns, quantile=method == "hist")
+            _import_loader()
             available = memory.available()
         if force or (available is not None and need is not None and need > available.bytes):
             cache_dir = os.path.join(tempfile.gettempdir(), CACHE_FOLDER)
@@ -111,6 +112,13 @@ def choose(
     if method == "hist":
         return Plan("quantile", hist=True, max_bin=max_bin)
     return DMATRIX
+
+
+def _import_loader() -> None:
+    """Import what loading imports anyway (~200 MiB with its libraries), so that the memory it takes is not
+    counted as available for the data."""
+    import pyarrow.csv  # noqa: F401
+    import xgboost  # noqa: F401
 
 
 def load(
