@@ -105,8 +105,9 @@ class ChannelSource:
         convert = pacsv.ConvertOptions(column_types={n: pa.float32() for n in names}, null_values=[""])
         try:
             for chunk in _line_chunks(path, self.chunk_bytes):
+                text: Any = pa.BufferReader(pa.py_buffer(chunk))  # a NativeFile; pyarrow's stubs want IO
                 yield pacsv.read_csv(
-                    pa.BufferReader(pa.py_buffer(chunk)),
+                    text,
                     read_options=read,
                     parse_options=parse,
                     convert_options=convert,
