@@ -22,9 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 #: TrainingJobStatus values after which a job never changes again.
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped"})
 #: EndpointStatus values of an endpoint on its way somewhere (``wait_endpoint`` waits them out).
-ENDPOINT_TRANSITIONAL_STATUSES = frozenset(
-    {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
-)
+ENDPOINT_TRANSITIONAL_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 #: Environment variable naming the execution role (the CLI's ``--role``); real AWS needs one.
 ROLE_ENV = "SAGELOCAL_ROLE_ARN"
 

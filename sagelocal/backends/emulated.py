@@ -256,9 +256,7 @@ class EmulatedBackend:
         content_type: str | None = "text/csv",
         accept: str | None = "text/csv",
     ) -> Iterator[bytes]:
-        archive = (
-            self.fetch_artifact(model_data, Path()) if model_data.startswith("s3://") else Path(model_data)
-        )
+        archive = self.fetch_artifact(model_data, Path()) if model_data.startswith("s3://") else Path(model_data)
         yield from invoke_archive(archive, image_uri, bodies, content_type, accept, where=model_data)
 
     # --- SageMaker batch transform ---

@@ -418,10 +418,7 @@ class SageMakerBackend:
 
     def create_hyper_parameter_tuning_job(self, request: dict[str, Any]) -> dict[str, Any]:
         """CreateHyperParameterTuningJob with ``request`` exactly as given (boto3 shape)."""
-        for definition in [
-            request.get("TrainingJobDefinition"),
-            *(request.get("TrainingJobDefinitions") or []),
-        ]:
+        for definition in [request.get("TrainingJobDefinition"), *(request.get("TrainingJobDefinitions") or [])]:
             if definition:
                 self.check_role(definition.get("RoleArn"))
         return self._sagemaker("create_hyper_parameter_tuning_job", **request)

@@ -549,9 +549,7 @@ class ObjectStore:
         truncated = False
         if limit and last is not None and len(contents) + len(common) >= limit:
             truncated = next(remaining(), None) is not None
-        token = (
-            encode_token(after, past if past == after else None) if truncated and after is not None else None
-        )
+        token = encode_token(after, past if past == after else None) if truncated and after is not None else None
         return Listing(contents, common, truncated, token)
 
     # -- multipart uploads

@@ -204,6 +204,7 @@ def _load_channels(
 ) -> None:
     """``sagemaker_train`` after validation: the data checks and loading, then ``train_job``."""
     from sagelocal.algorithms.xgboost import channels, data, matrices, pipes
+    from sagelocal.algorithms.xgboost.training import JobContext, train_job
 
     name_of = layout.container_path
     train_channel = layout.input_data_config["train"]
@@ -239,128 +240,69 @@ def _load_channels(
     plan = matrices.DMATRIX
     if train_size > 0:
         paths = [train_path] + ([val_path] if val_path and val_size > 0 else [])
+        size = train_size + val_size
         plan = matrices.choose(
-            cfg,
-            version,
-            data_format,
-            is_pipe,
-            len(hosts),
-            paths,
-            train_size + val_size,
-            log,
-            name_of,
-            os.environ,
+            cfg, version, data_format, is_pipe, len(hosts), paths, size, log, name_of, os.environ
         )
     try:
-        _train_channels(
-            layout,
-            version,
-            log,
-            env,
-            train_path,
-            val_path,
-            train_size,
-            val_size,
-            cfg,
-            hosts,
-            model_dir,
-            debugger,
-            plan,
-            data_format,
-            is_pipe,
-            has_validation_channel,
+        dtrain = (
+            _load(train_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe, plan, "train")
+            if train_size > 0
+            else None
         )
+        val_plan = plan if dtrain is not None and not _is_loaded(dtrain) else matrices.DMATRIX
+        ref = dtrain
+        dval = (
+            _load(val_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe, val_plan, "validation", ref)
+            if val_size > 0 and val_path
+            else None
+        )
+        dtrain, dval = _align_widths(dtrain, dval)
+
+        def run_train_job(is_master: bool) -> None:
+            ctx = JobContext(
+                version=version,
+                log=log,
+                model_dir=model_dir,
+                checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
+                container_path=name_of,
+                output_data_dir=env["SM_OUTPUT_DATA_DIR"],
+                is_master=is_master,
+                debugger=debugger,
+            )
+            if plan.kind == "external":
+                ctx.extra["external_memory"] = True
+            combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
+            if combined is not None:
+                log.info("Read both train and validation data into one DMatrix")
+            with at("job"):
+                train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
+
+        if len(hosts) > 1:
+            current_host = env["SM_CURRENT_HOST"]
+            validation_channel = layout.input_data_config.get("validation") if dval is None else None
+            _train_distributed(
+                run_train_job, dtrain is not None, validation_channel, hosts, current_host, version, log
+            )
+            return
+        if has_validation_channel and dval is None and dtrain is not None:
+            with at("no_val"):
+                raise UserError(
+                    f"No data in validation channel path {name_of(val_path or layout.channel_dir('validation'))}"
+                )
+        if dtrain is None:
+            with at("no_train"):
+                raise UserError(f"No data in training channel path {name_of(train_path)}")
+        log.info("Single node training.")
+        run_train_job(True)
     finally:
         matrices.clean_up(plan)
 
 
-def _train_channels(
-    layout: Layout,
-    version: ImageVersion,
-    log: Log,
-    env: Mapping[str, str],
-    train_path: str,
-    val_path: str | None,
-    train_size: int,
-    val_size: int,
-    cfg: Any,
-    hosts: list[str],
-    model_dir: str,
-    debugger: Any,
-    plan: Any,
-    data_format: str,
-    is_pipe: bool,
-    has_validation_channel: bool,
-) -> None:
-    """Load the channels as ``plan`` says (``matrices.py``) and run ``train_job``."""
-    from sagelocal.algorithms.xgboost import matrices
-    from sagelocal.algorithms.xgboost.training import JobContext, train_job
-
-    name_of = layout.container_path
-    dtrain = (
-        _load(train_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe, plan, "train")
-        if train_size > 0
-        else None
-    )
-    val_plan = plan if dtrain is not None and not _is_loaded(dtrain) else matrices.DMATRIX
-    dval = (
-        _load(
-            val_path,
-            data_format,
-            cfg.csv_weights,
-            version,
-            log,
-            name_of,
-            is_pipe,
-            val_plan,
-            "validation",
-            dtrain,
-        )
-        if val_size > 0 and val_path
-        else None
-    )
-    dtrain, dval = _align_widths(dtrain, dval)
-
-    def run_train_job(is_master: bool) -> None:
-        ctx = JobContext(
-            version=version,
-            log=log,
-            model_dir=model_dir,
-            checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
-            container_path=name_of,
-            output_data_dir=env["SM_OUTPUT_DATA_DIR"],
-            is_master=is_master,
-            debugger=debugger,
-        )
-        if plan.kind == "external":
-            ctx.extra["external_memory"] = True
-        combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
-        if combined is not None:
-            log.info("Read both train and validation data into one DMatrix")
-        with at("job"):
-            train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
-
-    if len(hosts) > 1:
-        current_host = env["SM_CURRENT_HOST"]
-        validation_channel = layout.input_data_config.get("validation") if dval is None else None
-        _train_distributed(
-            run_train_job, dtrain is not None, validation_channel, hosts, current_host, version, log
-        )
-        return
-    if has_validation_channel and dval is None and dtrain is not None:
-        with at("no_val"):
-            raise UserError(
-                f"No data in validation channel path {name_of(val_path or layout.channel_dir('validation'))}"
-            )
-    if dtrain is None:
-        with at("no_train"):
-            raise UserError(f"No data in training channel path {name_of(train_path)}")
-    log.info("Single node training.")
-    run_train_job(True)
-
-
 #: Where the images' no-data warnings send the reader (1.7-1 on).
-_DIVIDE_DATA_LINK = "https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost.html#Instance-XGBoost-distributed-training-divide-data"
+_DIVIDE_DATA_LINK = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost.html#Instance-XGBoost-distributed-training-divide-data"
+)
 
 
 def _train_distributed(

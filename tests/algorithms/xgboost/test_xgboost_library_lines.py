@@ -531,12 +531,7 @@ def test_tables_match_each_images_xgboost(ml_root, capsys, tmp_path, release, ve
 def test_kfold_save_model_on_termination_adds_a_saver_per_model_on_3_0_5(ml_root, capsys):
     """``get_callbacks(fold=…)`` with save_model_on_termination: ``CALLBACK_ADDING`` for every model, whose
     ``SaveIntermediateModelCallBack`` saves ``xgboost-model-<fold>`` (v3.0-5 ``callback.py``)."""
-    hps = {
-        "num_round": "2",
-        "objective": "binary:logistic",
-        "_kfold": "2",
-        "save_model_on_termination": "true",
-    }
+    hps = {"num_round": "2", "objective": "binary:logistic", "_kfold": "2", "save_model_on_termination": "true"}
     root = job(ml_root, hps, validation=True)
     out = plain(run(root, "3.0-5", capsys))
     adding = "[LOG] CALLBACK_ADDING: Adding SaveIntermediateModelCallBack on master"
