@@ -1,16 +1,18 @@
-"""A CSV or Parquet channel as a stream of Arrow record batches, fed to XGBoost through ``xgboost.DataIter``.
+"""A CSV or Parquet channel as a stream of float32 batches, fed to XGBoost through ``xgboost.DataIter``.
 
 ``data.load_csv`` holds the whole channel as one float32 matrix and ``xgb.DMatrix`` then makes its own CSR copy
 (twice the matrix again): about 4.7x the float32 matrix at its peak. For the ``hist`` tree method XGBoost needs
-neither: ``xgb.QuantileDMatrix`` takes the data batch by batch and keeps only its quantile cuts and a one-byte
-bin index per cell. For data that does not fit in memory at all, ``xgb.ExtMemQuantileDMatrix`` (hist) and
-``xgb.DMatrix(DataIter(cache_prefix=…))`` (approx) page it through a cache on disk.
+neither: ``xgb.QuantileDMatrix`` takes the data batch by batch and keeps only its quantile cuts and a one-byte bin
+index per cell. It reads its input four times, so the batches of the first pass are held (the float32 data, in
+pieces, without the CSR copy) and dropped during the last. For data that does not fit in memory at all,
+``xgb.ExtMemQuantileDMatrix`` (hist) and ``xgb.DMatrix(DataIter(cache_prefix=…))`` (approx) page it through a
+cache on disk.
 
-Each batch follows ``data.load_csv``'s cell rules exactly, through the same function (``data._table_to_matrix``):
-an empty cell is missing (0 in label and weight columns, and under the ``"zero"`` rule), files narrower than the
-widest are padded with NaN, column 0 is the label (and column 1 the weight with ``csv_weights``). A CSV cell
-Arrow cannot read as a number raises :class:`NotNumeric`: the caller then loads the channel whole with
-``data.load_csv``, whose cell-by-cell fallback is the image's parser.
+Each batch follows ``data.load_csv``'s cell rules exactly (those of ``data._table_to_matrix``, written by
+:class:`_Filler` straight into the batch): an empty cell is missing (0 in label and weight columns, and under the
+``"zero"`` rule), files narrower than the widest are padded with NaN, column 0 is the label (and column 1 the
+weight with ``csv_weights``). A CSV cell Arrow cannot read as a number raises :class:`NotNumeric`: the caller then
+loads the channel whole with ``data.load_csv``, whose cell-by-cell fallback is the image's parser.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 - ``"quantile"``: CSV or Parquet record batches streamed into ``xgb.QuantileDMatrix`` (``batches.py``) when the
   tree method is hist, known before loading (:func:`treebuild.planned_tree_method`). XGBoost 3.0.5 builds the same
   model from it as from a DMatrix (measured: identical model bytes on the bank data, on 300k rows with
-  weights and missing cells in 3 batches, and on 400k rows of the benchmark's CSV).
+  weights and missing cells in 3 batches, and on the benchmark's 2,000,000-row CSV).
 - ``"external"``: the data would not fit in the memory available (``memory.py``): XGBoost's external memory,
   cached under the container's ``/tmp``: ``ExtMemQuantileDMatrix`` for hist, a paged DMatrix for approx (and for
   ``auto`` on the images whose XGBoost chose exact or approx, which chose approx for external-memory data).
