@@ -45,6 +45,10 @@ PARQUET_BATCH_ROWS = 65_536
 Batch = tuple[Any, Any, Any]
 
 
+class LoadFailure(UserError):
+    """The stream failed to read a file (``Failed to load <format> data with exception:…``)."""
+
+
 class NotNumeric(Exception):
     """A CSV cell Arrow cannot read as a float: the channel needs ``data.load_csv``'s cell-by-cell parser."""
 
@@ -287,13 +291,13 @@ def make_iter(source: ChannelSource, cache_prefix: str | None = None, keep: bool
     return ChannelIter()
 
 
-def failure(source: ChannelSource, e: Exception) -> UserError:
+def failure(source: ChannelSource, e: Exception) -> LoadFailure:
     import xgboost as xgb
 
     text = str(e)
     if isinstance(e, xgb.core.XGBoostError):
         text = text.split("\nStack trace:", 1)[0].rstrip()
-    return UserError(f"Failed to load {source.data_format} data with exception:\n{text}")
+    return LoadFailure(f"Failed to load {source.data_format} data with exception:\n{text}")
 
 
 def quantile_matrix(source: ChannelSource, max_bin: int | None = None, ref: Any = None) -> Any:
@@ -332,4 +336,4 @@ def external_matrix(
         raise failure(source, e) from None
 
 
-__all__ = ["ChannelSource", "NotNumeric", "external_matrix", "failure", "make_iter", "quantile_matrix"]
+__all__ = ["ChannelSource", "LoadFailure", "NotNumeric", "external_matrix", "failure", "make_iter", "quantile_matrix"]

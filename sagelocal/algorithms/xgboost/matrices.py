@@ -141,8 +141,8 @@ def load(
     source = batches.ChannelSource(files, data_format, delimiter, csv_weights, version.unparsed_csv_cell)
     try:
         width = source.width()
-    except Exception as e:
-        raise batches.failure(source, e) from None
+    except Exception:  # an unreadable file: the loader fails on it with the image's message
+        return _in_memory(files, data_format, delimiter, csv_weights, version)
     if ref is not None and _width(ref) != width - source.label_columns:
         # train and validation differ in width: the DMatrix path, which fails where the image's did
         return _in_memory(files, data_format, delimiter, csv_weights, version)
@@ -151,7 +151,9 @@ def load(
             prefix = os.path.join(plan.cache_dir, channel)
             return batches.external_matrix(source, prefix, plan.hist, plan.max_bin, ref)
         return batches.quantile_matrix(source, plan.max_bin, ref)
-    except batches.NotNumeric:
+    except (batches.NotNumeric, batches.LoadFailure):
+        # a cell only the cell-by-cell parser reads, or a file the stream could not read: the loader's own path
+        # (its error messages are the ones the image's loader gave)
         return _in_memory(files, data_format, delimiter, csv_weights, version)
 
 
