@@ -26,6 +26,30 @@ def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
+#: The docker backend's memory limit for each training container: bytes, or a number ending in k, m or g
+#: (1024-based, as ``docker run --memory``). Unset: no limit.
+CONTAINER_MEMORY_VARIABLE = "SAGELOCAL_CONTAINER_MEMORY"
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def container_memory() -> int | None:
+    """``$SAGELOCAL_CONTAINER_MEMORY`` in bytes, or None when unset. Raises ValueError for anything else."""
+    text = os.environ.get(CONTAINER_MEMORY_VARIABLE, "").strip().lower()
+    if not text:
+        return None
+    number, unit = (text[:-1], text[-1]) if text[-1] in _UNITS and not text[-1].isdigit() else (text, "")
+    try:
+        value = int(float(number) * _UNITS[unit])
+    except ValueError:
+        value = 0
+    if value < 6 << 20:  # docker's own minimum
+        raise ValueError(
+            f"{CONTAINER_MEMORY_VARIABLE}={text!r}: give the container memory limit in bytes or with a k, m or g "
+            "suffix, at least 6m"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class StatePaths:
     """Every path of the state folder, named once. Processes that share a ``home`` (CLI, server, the detached

@@ -205,7 +205,7 @@ def _load_channels(
     debugger: Any = None,
 ) -> None:
     """``sagemaker_train`` after validation: the data checks and loading, then ``train_job``."""
-    from sagelocal.algorithms.xgboost import channels, data, pipes
+    from sagelocal.algorithms.xgboost import channels, data, matrices, pipes
     from sagelocal.algorithms.xgboost.training import JobContext, train_job
 
     name_of = layout.container_path
@@ -239,52 +239,66 @@ def _load_channels(
         if val_size > 0 and val_path:
             data.validate_first_lines(val_path, data_format, version, log)
 
-    dtrain = (
-        _load(train_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe)
-        if train_size > 0
-        else None
-    )
-    dval = (
-        _load(val_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe)
-        if val_size > 0 and val_path
-        else None
-    )
-    dtrain, dval = _align_widths(dtrain, dval)
-
-    def run_train_job(is_master: bool) -> None:
-        ctx = JobContext(
-            version=version,
-            log=log,
-            model_dir=model_dir,
-            checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
-            container_path=name_of,
-            output_data_dir=env["SM_OUTPUT_DATA_DIR"],
-            is_master=is_master,
-            debugger=debugger,
+    plan = matrices.DMATRIX
+    if train_size > 0:
+        paths = [train_path] + ([val_path] if val_path and val_size > 0 else [])
+        size = train_size + val_size
+        plan = matrices.choose(
+            cfg, version, data_format, is_pipe, len(hosts), paths, size, log, name_of, os.environ
         )
-        combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
-        if combined is not None:
-            log.info("Read both train and validation data into one DMatrix")
-        with at("job"):
-            train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
-
-    if len(hosts) > 1:
-        current_host = env["SM_CURRENT_HOST"]
-        validation_channel = layout.input_data_config.get("validation") if dval is None else None
-        _train_distributed(
-            run_train_job, dtrain is not None, validation_channel, hosts, current_host, version, log
+    try:
+        dtrain = (
+            _load(train_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe, plan, "train")
+            if train_size > 0
+            else None
         )
-        return
-    if has_validation_channel and dval is None and dtrain is not None:
-        with at("no_val"):
-            raise UserError(
-                f"No data in validation channel path {name_of(val_path or layout.channel_dir('validation'))}"
+        val_plan = plan if dtrain is not None and not _is_loaded(dtrain) else matrices.DMATRIX
+        ref = dtrain
+        dval = (
+            _load(val_path, data_format, cfg.csv_weights, version, log, name_of, is_pipe, val_plan, "validation", ref)
+            if val_size > 0 and val_path
+            else None
+        )
+        dtrain, dval = _align_widths(dtrain, dval)
+
+        def run_train_job(is_master: bool) -> None:
+            ctx = JobContext(
+                version=version,
+                log=log,
+                model_dir=model_dir,
+                checkpoint_dir=layout.checkpoint_config.get("LocalPath"),
+                container_path=name_of,
+                output_data_dir=env["SM_OUTPUT_DATA_DIR"],
+                is_master=is_master,
+                debugger=debugger,
             )
-    if dtrain is None:
-        with at("no_train"):
-            raise UserError(f"No data in training channel path {name_of(train_path)}")
-    log.info("Single node training.")
-    run_train_job(True)
+            if plan.kind == "external":
+                ctx.extra["external_memory"] = True
+            combined = _dmatrix(_concat(dtrain, dval)) if cfg.kfold and version.at_least("1.2-2") else None
+            if combined is not None:
+                log.info("Read both train and validation data into one DMatrix")
+            with at("job"):
+                train_job(cfg, _dmatrix(dtrain), _dmatrix(dval) if dval is not None else None, ctx, combined)
+
+        if len(hosts) > 1:
+            current_host = env["SM_CURRENT_HOST"]
+            validation_channel = layout.input_data_config.get("validation") if dval is None else None
+            _train_distributed(
+                run_train_job, dtrain is not None, validation_channel, hosts, current_host, version, log
+            )
+            return
+        if has_validation_channel and dval is None and dtrain is not None:
+            with at("no_val"):
+                raise UserError(
+                    f"No data in validation channel path {name_of(val_path or layout.channel_dir('validation'))}"
+                )
+        if dtrain is None:
+            with at("no_train"):
+                raise UserError(f"No data in training channel path {name_of(train_path)}")
+        log.info("Single node training.")
+        run_train_job(True)
+    finally:
+        matrices.clean_up(plan)
 
 
 #: Where the images' no-data warnings send the reader (1.7-1 on).
@@ -390,9 +404,16 @@ def _load(
     log: Log,
     name_of: Any,
     is_pipe: bool = False,
+    plan: Any = None,
+    channel: str = "train",
+    ref: Any = None,
 ) -> Any:
-    from sagelocal.algorithms.xgboost import data, pipes
+    """A channel as ``data.LoadedData`` (None: RecordIO without records), or, when ``plan`` streams it
+    (``matrices.py``), as an XGBoost matrix (``ref``: the train matrix, for the validation channel)."""
+    from sagelocal.algorithms.xgboost import data, matrices, pipes
 
+    if plan is not None and plan.streamed and not is_pipe:
+        return matrices.load(plan, channel, path, data_format, csv_weights, version, log, name_of, ref)
     if is_pipe and os.path.exists(pipes.fifo(path)):
         loaded = pipes.load_pipe(path, data_format, csv_weights, version, log, name_of)
         if loaded is not None and loaded.labels.size == 0:
@@ -407,11 +428,19 @@ def _load(
     return loaded
 
 
+def _is_loaded(d: Any) -> bool:
+    from sagelocal.algorithms.xgboost.data import LoadedData
+
+    return isinstance(d, LoadedData)
+
+
 def _align_widths(a: Any, b: Any) -> tuple[Any, Any]:
     """Sparse channels (LIBSVM, RecordIO) get the same number of columns, as XGBoost's loader pads them."""
     import scipy.sparse as sp
 
-    if a is None or b is None or not (sp.issparse(a.features) and sp.issparse(b.features)):
+    if not (_is_loaded(a) and _is_loaded(b)):
+        return a, b
+    if not (sp.issparse(a.features) and sp.issparse(b.features)):
         return a, b
     width = max(a.num_col, b.num_col)
     for d in (a, b):
@@ -446,9 +475,10 @@ def _concat(a: Any, b: Any | None) -> Any:
 
 
 def _dmatrix(loaded: Any) -> Any:
+    """``loaded`` as a DMatrix; a matrix ``matrices.load`` built already is returned as it is."""
     from sagelocal.algorithms.xgboost import data
 
-    return data.to_dmatrix(loaded)
+    return data.to_dmatrix(loaded) if _is_loaded(loaded) else loaded
 
 
 # --- the legacy 0.72 image ------------------------------------------------------------------------

@@ -412,7 +412,14 @@ def train_job(
         log.line(f"TRAIN_JOB_DEBUG: Received is_master={master}")
 
     params, builtin, custom, tuning = build_params(cfg, version, log)
-    treebuild.resolve_tree_method(params, version, int(dtrain.num_row()), log, _distributed())
+    treebuild.resolve_tree_method(
+        params,
+        version,
+        int(dtrain.num_row()),
+        log,
+        _distributed(),
+        external_memory=bool(ctx.extra.get("external_memory")),
+    )
 
     # 0.90-2 … 1.2-1 call add_debugging before logging the matrix sizes; 1.2-2 on, per model in train_job's try
     hook_first = not version.at_least("1.2-2")

@@ -45,13 +45,45 @@ _APPROX_NOTICE: dict[str, str] = {
 }
 
 
+#: The notice XGBoost 0.90 … 1.2.0 printed (LOG(WARNING)) when ``auto`` met an external-memory matrix
+#: (``!fmat->SingleColBlock()``): ``src/learner.cc`` v0.90, ``src/gbm/gbtree.cc`` v1.0.0 and v1.2.0. 0.72 switched
+#: silently; from 1.3 it is a LOG(INFO), not shown at the default verbosity.
+_EXTERNAL_MEMORY_NOTICE: dict[str, str] = {
+    release: f"WARNING: /workspace/src/{where}: Tree method is automatically set to 'approx' since "
+    "external-memory data matrix is used."
+    for release, where in (
+        ("0.90", "learner.cc:658"),
+        ("1.0.0", "gbm/gbtree.cc:133"),
+        ("1.2.0", "gbm/gbtree.cc:134"),
+    )
+}
+
+
+def planned_tree_method(params: dict[str, Any], version: ImageVersion) -> str | None:
+    """The tree method :func:`resolve_tree_method` will settle on, when that does not depend on the number of
+    rows (known before any data is read): the one the job names, or hist for 3.0-5's ``auto``. None when the
+    job names its updaters, uses the linear booster, or leaves ``auto`` to an image that picks exact or approx
+    by the number of rows."""
+    if "updater" in params or params.get("booster", "gbtree") == "gblinear":
+        return None
+    method = str(params.get("tree_method", "auto"))
+    if method != "auto":
+        return method
+    return "hist" if version.auto_tree_method == "hist" else None
+
+
 def resolve_tree_method(
-    params: dict[str, Any], version: ImageVersion, num_rows: int, log: Log, distributed: bool = False
+    params: dict[str, Any],
+    version: ImageVersion,
+    num_rows: int,
+    log: Log,
+    distributed: bool = False,
+    external_memory: bool = False,
 ) -> None:
     """Set ``params['tree_method']`` to what the image's XGBoost ran for ``auto`` (or unset) — approx in
-    distributed training, whatever the number of rows (the same heuristic in ``gbtree.cc``): nothing to do
-    on 3.0-5 (XGBoost 3's ``auto`` is hist), nor when the job names its updaters (the heuristic is skipped
-    then) or uses the linear booster."""
+    distributed training, whatever the number of rows (the same heuristic in ``gbtree.cc``), and on an
+    external-memory matrix: nothing to do on 3.0-5 (XGBoost 3's ``auto`` is hist), nor when the job names its
+    updaters (the heuristic is skipped then) or uses the linear booster."""
     if version.auto_tree_method != "exact":
         return
     if params.get("tree_method", "auto") != "auto" or "updater" in params:
@@ -60,6 +92,12 @@ def resolve_tree_method(
         return
     if distributed:
         # ``if (rabit::IsDistributed())``: approx, with a LOG(INFO) not shown at the default verbosity.
+        params["tree_method"] = "approx"
+        return
+    if external_memory:
+        notice = _EXTERNAL_MEMORY_NOTICE.get(version.upstream_xgboost)
+        if notice:
+            log.native(notice)
         params["tree_method"] = "approx"
         return
     if num_rows >= APPROX_ROWS:
@@ -184,4 +222,11 @@ def _column_entries(dmatrix: Any) -> Any:
     return np.bincount(csr.indices, minlength=int(dmatrix.num_col()))
 
 
-__all__ = ["APPROX_ROWS", "RowSampler", "resolve_tree_method", "row_sampler", "sampled_gradient"]
+__all__ = [
+    "APPROX_ROWS",
+    "RowSampler",
+    "planned_tree_method",
+    "resolve_tree_method",
+    "row_sampler",
+    "sampled_gradient",
+]

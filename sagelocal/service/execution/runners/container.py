@@ -26,6 +26,7 @@ from docker.errors import APIError, DockerException
 from docker.types import LogConfig
 from requests.exceptions import RequestException
 
+from sagelocal import config
 from sagelocal.aws.errors import CLIENT_ERROR, INTERNAL_SERVER_ERROR
 from sagelocal.aws.refs import ImageRef
 from sagelocal.contract import CONTAINER_ROOT
@@ -149,6 +150,10 @@ class ContainerRunner:
         if self.user.split(":", 1)[0] not in ("0", "root"):
             environment.setdefault("HOME", "/tmp")  # the host user has no home directory in the image
         try:
+            memory = config.container_memory()
+        except ValueError as e:
+            raise RunnerError(None, str(e)) from None
+        try:
             container = self.client.containers.create(
                 image,
                 command=["train"],
@@ -159,6 +164,9 @@ class ContainerRunner:
                 init=True,  # signals reach `train` even though it is not written to be PID 1
                 log_config=LogConfig(type="json-file", config={}),  # readable whatever the engine's default
                 labels={"org.sagelocal.job": run.job or run.ml_root.name, "org.sagelocal.host": run.host},
+                # memswap_limit equal to mem_limit: the container cannot swap, it has that memory and no more
+                mem_limit=memory,
+                memswap_limit=memory,
                 **network,
             )
         except _ENGINE_ERRORS as e:
