@@ -111,6 +111,9 @@ class Collective:
                 args = {"dmlc_tracker_uri": address, "dmlc_tracker_port": self.port}
             args["dmlc_task_id"] = str(self.hosts.index(self.current_host))
             args["dmlc_timeout"] = COLLECTIVE_TIMEOUT_SECONDS
+            # No retry inside XGBoost: its back-off (2 s, then 4 s) made a worker that started before the
+            # master's tracker listened wait seconds; _join tries again every CONNECT_RETRY_SECONDS instead.
+            args["dmlc_retry"] = 0
             self._join(collective, args)
         except BaseException:
             self._free_tracker()
