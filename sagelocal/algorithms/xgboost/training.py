@@ -589,6 +589,7 @@ def _boost(
         if notices is not None:
             notices[1](feval)
         sampler = treebuild.row_sampler(params, version, dtrain)
+        own_gradient = sampler is not None and treebuild.reproduces_gradient(params)
         booster = xgb.Booster(params, [dtrain] + [d for d, _ in evals], model_file=xgb_model)
         container = xgb.callback.CallbackContainer(
             [_in_order(callbacks, version)], metric=feval, output_margin=metrics_mod.receives_margin(version)
@@ -601,14 +602,11 @@ def _boost(
                 break
             if sampler is None:
                 booster.update(dtrain, iteration=i)
-            else:
-                kept = sampler.next_tree()
+            elif own_gradient:
                 margin = booster.predict(dtrain, output_margin=True)
-                gradient = treebuild.sampled_gradient(params, margin, dtrain, kept)
-                if gradient is None:
-                    booster.update(dtrain.slice(kept), iteration=i)
-                else:
-                    booster.boost(dtrain, i, *gradient)
+                booster.boost(dtrain, i, *treebuild.sampled_gradient(params, margin, dtrain, sampler.next_tree()))
+            else:
+                booster.update(dtrain.slice(sampler.next_tree()), iteration=i)
             if container.after_iteration(booster, i, dtrain, evals):
                 break
         booster = container.after_training(booster)

@@ -181,16 +181,21 @@ _LOGISTIC = frozenset({"binary:logistic", "reg:logistic"})
 _SQUARED = frozenset({"reg:squarederror", "reg:linear"})
 
 
-def sampled_gradient(params: dict[str, Any], margin: Any, dtrain: Any, kept: Any) -> tuple[Any, Any] | None:
+def reproduces_gradient(params: dict[str, Any]) -> bool:
+    """Whether :func:`sampled_gradient` computes this job's gradient (else the caller grows each tree on a slice
+    of the kept rows)."""
+    objective = str(params.get("objective", "reg:squarederror"))
+    return objective in _LOGISTIC | _SQUARED and float(params.get("max_delta_step", 0) or 0) == 0
+
+
+def sampled_gradient(params: dict[str, Any], margin: Any, dtrain: Any, kept: Any) -> tuple[Any, Any]:
     """The gradient XGBoost 3 computes for this round, with the rows left out of the tree given a negative
     hessian: the exact updater marks such rows deleted (``ColMaker::Builder::InitData``), as the old library
     marked the rows its coin flips left out, so the tree grows on the whole matrix — no per-tree slice, whose
-    column sort costs as much as the tree. None for an objective not reproduced here (the caller slices)."""
+    column sort costs as much as the tree. Only for the objectives :func:`reproduces_gradient` accepts."""
     import numpy as np
 
     objective = str(params.get("objective", "reg:squarederror"))
-    if objective not in _LOGISTIC | _SQUARED or float(params.get("max_delta_step", 0) or 0) != 0:
-        return None
     labels = dtrain.get_label()
     f32 = np.float32
     if objective in _LOGISTIC:
@@ -226,6 +231,7 @@ __all__ = [
     "APPROX_ROWS",
     "RowSampler",
     "planned_tree_method",
+    "reproduces_gradient",
     "resolve_tree_method",
     "row_sampler",
     "sampled_gradient",
